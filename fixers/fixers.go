@@ -1,0 +1,25 @@
+// Package fixers registers every built-in fixer, under its dotted name and
+// the seed-style aliases that older pattern files use.
+//
+// It only wires; each fixer lives in its own package (terraform, wait) and
+// imports nothing of the core but pkg/fixer.
+package fixers
+
+import (
+	"errors"
+
+	"github.com/self-heal/self-heal/fixers/terraform"
+	"github.com/self-heal/self-heal/fixers/wait"
+	"github.com/self-heal/self-heal/pkg/fixer"
+)
+
+// Register adds every built-in fixer and its aliases to r. It reports
+// every name or alias that is already taken.
+func Register(r *fixer.Registry) error {
+	return errors.Join(
+		r.Register(terraform.NewForceUnlock(terraform.RealHost()),
+			"_terraform_unlock_stack"),
+		r.Register(wait.Backoff{},
+			"_wait_and_retry", "_exponential_backoff_retry", "_wait_a_minute_and_retry"),
+	)
+}
