@@ -1,0 +1,58 @@
+// Command self-heal runs an infrastructure step, recognises known failures
+// in its output, fixes them with the job's credentials and runs it again.
+//
+// main only wires: it builds the streams, the environment, the fixer
+// registry and the CI platform, then hands over to pkg/cmd, which maps
+// every outcome to an exit code.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/self-heal/self-heal/fixers"
+	"github.com/self-heal/self-heal/patterns"
+	"github.com/self-heal/self-heal/pkg/ci"
+	"github.com/self-heal/self-heal/pkg/cmd"
+	"github.com/self-heal/self-heal/pkg/fixer"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	os.Exit(run())
+}
+
+func run() int {
+	reg := &fixer.Registry{}
+	if err := fixers.Register(reg); err != nil {
+		fmt.Fprintf(os.Stderr, "self-heal: %v\n", err)
+		return cmd.ExitCannotRun
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "self-heal: %v\n", err)
+		return cmd.ExitCannotRun
+	}
+
+	// Signals are forwarded to the step, not acted on here.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+
+	env := &cmd.Env{
+		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
+		Environ:  os.Environ(),
+		Dir:      dir,
+		Builtins: patterns.FS,
+		Registry: reg,
+		Platform: ci.Local{W: os.Stderr},
+		Signals:  sigs,
+		Version:  version,
+	}
+	return cmd.Main(context.Background(), os.Args[1:], env)
+}

@@ -1,0 +1,50 @@
+package cmd
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"github.com/self-heal/self-heal/pkg/pattern"
+)
+
+// RepoPatternDir is where a repository keeps its own patterns, relative
+// to the working directory.
+const RepoPatternDir = ".self-heal/patterns"
+
+// loadPatterns reads the built-ins, the repository's directory and every
+// --patterns path, in that order of precedence from low to high, and
+// compiles them. Warnings are printed on stderr.
+func loadPatterns(env *Env, dir string, extra []string) (*pattern.Set, error) {
+	var layers []pattern.Layer
+	builtins, err := pattern.ReadFS(env.Builtins, ".")
+	if err != nil {
+		return nil, err
+	}
+	layers = append(layers, pattern.Layer{Name: "builtin", Files: builtins})
+
+	repo, err := pattern.ReadPath(filepath.Join(dir, RepoPatternDir), true)
+	if err != nil {
+		return nil, err
+	}
+	layers = append(layers, pattern.Layer{Name: RepoPatternDir, Files: repo})
+
+	for _, p := range extra {
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(dir, p)
+		}
+		files, err := pattern.ReadPath(p, false)
+		if err != nil {
+			return nil, err
+		}
+		layers = append(layers, pattern.Layer{Name: p, Files: files})
+	}
+
+	set, err := pattern.Compile(layers, env.Registry)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range set.Warnings {
+		fmt.Fprintf(env.Stderr, "self-heal: warning: %s\n", w)
+	}
+	return set, nil
+}

@@ -1,0 +1,185 @@
+package cmd
+
+import (
+	"bytes"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/self-heal/self-heal/pkg/fixer"
+	"github.com/self-heal/self-heal/pkg/heal"
+	"github.com/self-heal/self-heal/pkg/policy"
+	"github.com/self-heal/self-heal/pkg/redact"
+	"github.com/self-heal/self-heal/pkg/report"
+)
+
+type runFlags struct {
+	patterns    []string
+	report      string
+	artifactDir string
+	workDir     string
+	maxAttempts int
+	timeout     time.Duration
+	fixTimeout  time.Duration
+	dryRun      bool
+	environment string
+	allow       []string
+	verbose     bool
+}
+
+func newRunCmd(env *Env) *cobra.Command {
+	f := &runFlags{}
+	c := &cobra.Command{
+		Use:   "run [flags] -- COMMAND [ARGS...]",
+		Short: "Run a step, heal known failures and run it again",
+		Long: "Runs COMMAND with its output passed through unchanged. When it fails, recognises the\n" +
+			"failure, applies the allowed fixes, backs off and runs it again.\n\n" +
+			"Exit status: 0 when the step succeeded or was healed; otherwise the step's last exit\n" +
+			"status; 125 when self-heal could not start the step.",
+		Example: "self-heal run --report heal.json -- terraform apply -auto-approve -input=false",
+		RunE: func(c *cobra.Command, args []string) error {
+			return runRun(c, env, f, args)
+		},
+	}
+	fl := c.Flags()
+	fl.SetInterspersed(false)
+	fl.StringArrayVar(&f.patterns, "patterns", nil, "extra pattern file or directory (repeatable)")
+	fl.StringVar(&f.report, "report", "", "write the run's report as JSON to this file")
+	fl.StringVar(&f.artifactDir, "artifact-dir", "",
+		"where backups are written (default: beside --report, else .self-heal/artifacts)")
+	fl.StringVarP(&f.workDir, "working-directory", "C", "", "run the step in this directory")
+	fl.IntVar(&f.maxAttempts, "max-attempts", heal.DefaultMaxAttempts, "re-runs after the first attempt")
+	fl.DurationVar(&f.timeout, "timeout", 0, "time budget for the whole run, waits included (0: none)")
+	fl.DurationVar(&f.fixTimeout, "fix-timeout", 10*time.Minute, "time budget for one fixer call")
+	fl.BoolVar(&f.dryRun, "dry-run", false, "run once, match and check, change nothing")
+	fl.StringVar(&f.environment, "environment", "", "deployment environment (prod* counts as production)")
+	fl.StringSliceVar(&f.allow, "allow", nil, "safety classes allowed to run: safe,disruptive,destructive")
+	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log internals on stderr")
+	return c
+}
+
+func runRun(c *cobra.Command, env *Env, f *runFlags, args []string) (err error) {
+	if len(args) == 0 {
+		return withCode(ExitCannotRun, &usageError{
+			msg: "run needs a command after --", example: c.Example})
+	}
+	if f.maxAttempts < 0 {
+		return withCode(ExitCannotRun, &usageError{
+			msg: "--max-attempts must not be negative", example: c.Example})
+	}
+	dir := env.Dir
+	if f.workDir != "" {
+		dir = absFrom(env.Dir, f.workDir)
+	}
+	lastExit := -1
+	eng, red, err := buildEngine(env, f, dir, func(a report.Attempt) { lastExit = a.ExitCode })
+	if err != nil {
+		return withCode(ExitCannotRun, err)
+	}
+
+	// A fault in self-heal after the step ran must not hide its status.
+	defer func() {
+		if r := recover(); r != nil {
+			if lastExit < 0 {
+				panic(r)
+			}
+			fmt.Fprintf(env.Stderr, "self-heal: internal error: %v; exiting with the step's status %d\n",
+				r, lastExit)
+			err = withCode(lastExit, nil)
+		}
+	}()
+	run := eng.Run(c.Context(), heal.Step{
+		Args: args, Dir: dir, Env: env.Environ,
+		Stdin: env.Stdin, Stdout: env.Stdout, Stderr: env.Stderr,
+	})
+	if err := writeRunReport(absFrom(env.Dir, f.report), f.report != "", run, red); err != nil {
+		fmt.Fprintf(env.Stderr, "self-heal: warning: %v\n", err)
+	}
+	return withCode(run.ExitCode, nil)
+}
+
+// buildEngine loads patterns and policy and wires the engine.
+func buildEngine(env *Env, f *runFlags, dir string, observe func(report.Attempt),
+) (*heal.Engine, *redact.Redactor, error) {
+	set, err := loadPatterns(env, dir, f.patterns)
+	if err != nil {
+		return nil, nil, err
+	}
+	pol, err := runPolicy(env, f)
+	if err != nil {
+		return nil, nil, err
+	}
+	level := slog.LevelWarn
+	if f.verbose {
+		level = slog.LevelDebug
+	}
+	artifacts := f.artifactDir
+	switch {
+	case artifacts == "" && f.report != "":
+		artifacts = filepath.Dir(absFrom(env.Dir, f.report))
+	case artifacts == "":
+		artifacts = filepath.Join(dir, ".self-heal", "artifacts")
+	default:
+		artifacts = absFrom(env.Dir, artifacts)
+	}
+	eng := heal.New(heal.Options{
+		Patterns: set, Registry: env.Registry, Policy: pol, Platform: env.Platform,
+		MaxAttempts: f.maxAttempts, Timeout: f.timeout, FixTimeout: f.fixTimeout,
+		DryRun: f.dryRun, ArtifactDir: artifacts, Environment: pol.Environment,
+		Log: logger(env, level), Status: env.Stderr, Signals: env.Signals, OnAttempt: observe,
+	})
+	return eng, redact.New(env.Environ), nil
+}
+
+func runPolicy(env *Env, f *runFlags) (*policy.Policy, error) {
+	info := env.Platform.Info()
+	pol := &policy.Policy{Environment: f.environment, Untrusted: info.Untrusted}
+	if pol.Environment == "" {
+		pol.Environment = info.Environment
+	}
+	for _, a := range f.allow {
+		s, err := fixer.ParseSafety(a)
+		if err != nil {
+			return nil, &usageError{msg: "--allow: " + err.Error(),
+				example: "self-heal run --allow safe,disruptive -- terraform apply"}
+		}
+		pol.Allow = append(pol.Allow, s)
+	}
+	if len(pol.Allow) > 0 {
+		pol.AllowSource = "--allow " + strings.Join(f.allow, ",")
+	}
+	return pol, nil
+}
+
+// writeRunReport writes the redacted JSON report, when asked for.
+func writeRunReport(path string, want bool, run *report.Run, red *redact.Redactor) error {
+	if !want {
+		return nil
+	}
+	for _, s := range run.Secrets {
+		red.Add(s)
+	}
+	var buf bytes.Buffer
+	if err := report.WriteJSON(&buf, run); err != nil {
+		return fmt.Errorf("encode report: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	if err := os.WriteFile(path, red.Bytes(buf.Bytes()), 0o644); err != nil {
+		return fmt.Errorf("write report: %w", err)
+	}
+	return nil
+}
+
+func absFrom(base, p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(base, p)
+}

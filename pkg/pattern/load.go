@@ -1,0 +1,394 @@
+package pattern
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// File is one parsed pattern file.
+type File struct {
+	Path     string
+	Version  int
+	Patterns []*Pattern
+	// Warnings are non-fatal notes, such as the conversion of the older
+	// `converge:` format.
+	Warnings []string
+}
+
+// Parse decodes a pattern file strictly. Every problem is reported, each
+// with file:line:col; the error is an errors.Join of [*Error] values.
+// Parse checks structure only; [Compile] checks regexes and fixer names.
+func Parse(name string, data []byte) (*File, error) {
+	d := &decoder{file: name}
+	f := &File{Path: name}
+
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, &Error{Pos: Position{File: name, Line: 1, Column: 1}, Msg: "empty pattern file"}
+		}
+		return nil, yamlError(name, err)
+	}
+	root := doc.Content[0]
+	if root.Kind == yaml.MappingNode && hasKey(root, "converge") && !hasKey(root, "patterns") {
+		parseLegacy(d, f, root)
+		return f, d.err()
+	}
+
+	d.fields(root, "", map[string]func(*yaml.Node){
+		"version": func(n *yaml.Node) { f.Version = d.integer(n, "version") },
+		"patterns": func(n *yaml.Node) {
+			if n.Kind != yaml.SequenceNode {
+				d.errorf(n, "patterns", "expected a list of patterns, got %s", kindName(n))
+				return
+			}
+			for i, pn := range n.Content {
+				f.Patterns = append(f.Patterns, parsePattern(d, pn, fmt.Sprintf("patterns[%d]", i)))
+			}
+		},
+	})
+	if root.Kind == yaml.MappingNode && f.Version != 1 {
+		d.errorf(root, "version", "expected version: 1, got %d", f.Version)
+	}
+	return f, d.err()
+}
+
+// yamlError turns a yaml syntax error into one with a position.
+func yamlError(name string, err error) error {
+	msg := err.Error()
+	line := 0
+	if _, scanErr := fmt.Sscanf(msg, "yaml: line %d:", &line); scanErr == nil {
+		rest := msg[strings.Index(msg, ":")+1:]
+		rest = strings.TrimSpace(rest[strings.Index(rest, ":")+1:])
+		return &Error{Pos: Position{File: name, Line: line, Column: 1}, Msg: rest}
+	}
+	return &Error{Pos: Position{File: name, Line: 1, Column: 1}, Msg: strings.TrimPrefix(msg, "yaml: ")}
+}
+
+func hasKey(n *yaml.Node, key string) bool {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return true
+		}
+	}
+	return false
+}
+
+func parsePattern(d *decoder, n *yaml.Node, p string) *Pattern {
+	pat := &Pattern{Pos: d.pos(n), Retry: DefaultRetry}
+	d.fields(n, p, map[string]func(*yaml.Node){
+		"id":       func(v *yaml.Node) { pat.ID = d.str(v, p+".id") },
+		"title":    func(v *yaml.Node) { pat.Title = d.str(v, p+".title") },
+		"category": func(v *yaml.Node) { pat.Category = d.str(v, p+".category") },
+		"hint":     func(v *yaml.Node) { pat.Hint = strings.TrimSpace(d.str(v, p+".hint")) },
+		"priority": func(v *yaml.Node) { pat.Priority = d.integer(v, p+".priority") },
+		"disabled": func(v *yaml.Node) { pat.Disabled = d.boolean(v, p+".disabled") },
+		"when":     func(v *yaml.Node) { pat.When = parseScope(d, v, p+".when") },
+		"match":    func(v *yaml.Node) { pat.Match = parseMatch(d, v, p+".match") },
+		"capture":  func(v *yaml.Node) { pat.Capture = parseCaptures(d, v, p+".capture") },
+		"fixes":    func(v *yaml.Node) { pat.Fixes = parseFixes(d, v, p+".fixes") },
+		"retry":    func(v *yaml.Node) { pat.Retry = parseRetry(d, v, p+".retry") },
+		"examples": func(v *yaml.Node) { pat.Examples = parseExamples(d, v, p+".examples") },
+	})
+	checkRequired(d, n, p, pat)
+	return pat
+}
+
+func checkRequired(d *decoder, n *yaml.Node, p string, pat *Pattern) {
+	if n.Kind != yaml.MappingNode {
+		return
+	}
+	if pat.ID == "" {
+		d.errorf(n, p, "missing required key \"id\"")
+		return
+	}
+	if !validID(pat.ID) {
+		d.errorf(n, p+".id", "id %q must be lower-case letters, digits and dashes", pat.ID)
+	}
+	if pat.Disabled {
+		return
+	}
+	if pat.Title == "" {
+		d.errorf(n, p, "missing required key \"title\"")
+	}
+	if pat.Category == "" {
+		d.errorf(n, p, "missing required key \"category\"")
+	} else if !contains(Categories, pat.Category) {
+		d.errorf(n, p+".category", "unknown category %q%s", pat.Category, didYouMean(pat.Category, Categories))
+	}
+	if len(pat.Match.Any) == 0 && len(pat.Match.All) == 0 {
+		d.errorf(n, p, "match needs at least one entry under any or all")
+	}
+}
+
+func validID(id string) bool {
+	for _, r := range id {
+		if (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '-' {
+			return false
+		}
+	}
+	return id != ""
+}
+
+func parseScope(d *decoder, n *yaml.Node, p string) Scope {
+	var s Scope
+	d.fields(n, p, map[string]func(*yaml.Node){
+		"tools":  func(v *yaml.Node) { s.Tools = d.strings(v, p+".tools") },
+		"goals":  func(v *yaml.Node) { s.Goals = d.strings(v, p+".goals") },
+		"stacks": func(v *yaml.Node) { s.Stacks = d.strings(v, p+".stacks") },
+	})
+	return s
+}
+
+func parseMatch(d *decoder, n *yaml.Node, p string) Match {
+	var m Match
+	d.fields(n, p, map[string]func(*yaml.Node){
+		"any":  func(v *yaml.Node) { m.Any = parseConds(d, v, p+".any") },
+		"all":  func(v *yaml.Node) { m.All = parseConds(d, v, p+".all") },
+		"none": func(v *yaml.Node) { m.None = parseConds(d, v, p+".none") },
+	})
+	return m
+}
+
+func parseConds(d *decoder, n *yaml.Node, p string) []Cond {
+	if n.Kind == yaml.ScalarNode || n.Kind == yaml.MappingNode {
+		return []Cond{parseCond(d, n, p)}
+	}
+	if n.Kind != yaml.SequenceNode {
+		d.errorf(n, p, "expected a list of strings or {regex: ...}, got %s", kindName(n))
+		return nil
+	}
+	out := make([]Cond, 0, len(n.Content))
+	for i, c := range n.Content {
+		out = append(out, parseCond(d, c, fmt.Sprintf("%s[%d]", p, i)))
+	}
+	return out
+}
+
+func parseCond(d *decoder, n *yaml.Node, p string) Cond {
+	c := Cond{Pos: d.pos(n)}
+	if n.Kind == yaml.MappingNode {
+		d.fields(n, p, map[string]func(*yaml.Node){
+			"regex": func(v *yaml.Node) { c.Regex = d.str(v, p+".regex"); c.Pos = d.pos(v) },
+		})
+		if c.Regex == "" {
+			d.errorf(n, p, "expected {regex: ...} with a non-empty expression")
+		}
+		return c
+	}
+	c.Literal = d.str(n, p)
+	if strings.TrimSpace(c.Literal) == "" && n.Tag != "!!null" {
+		d.errorf(n, p, "empty literal matches everything")
+	}
+	return c
+}
+
+func parseCaptures(d *decoder, n *yaml.Node, p string) []Capture {
+	if n.Kind != yaml.MappingNode {
+		d.errorf(n, p, "expected a mapping of name: regex, got %s", kindName(n))
+		return nil
+	}
+	var out []Capture
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		out = append(out, Capture{Name: k.Value, Regex: d.str(v, p+"."+k.Value), Pos: d.pos(v)})
+	}
+	return out
+}
+
+func parseFixes(d *decoder, n *yaml.Node, p string) []Fix {
+	if n.Kind != yaml.SequenceNode {
+		d.errorf(n, p, "expected a list of {use: fixer}, got %s", kindName(n))
+		return nil
+	}
+	out := make([]Fix, 0, len(n.Content))
+	for i, fn := range n.Content {
+		fp := fmt.Sprintf("%s[%d]", p, i)
+		f := Fix{Pos: d.pos(fn)}
+		if fn.Kind == yaml.ScalarNode {
+			f.Use = fn.Value
+			out = append(out, f)
+			continue
+		}
+		d.fields(fn, fp, map[string]func(*yaml.Node){
+			"use":  func(v *yaml.Node) { f.Use = d.str(v, fp+".use"); f.Pos = d.pos(v) },
+			"with": func(v *yaml.Node) { f.With = d.scalarMap(v, fp+".with") },
+		})
+		if f.Use == "" && fn.Kind == yaml.MappingNode {
+			d.errorf(fn, fp, "missing required key \"use\"")
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+func parseRetry(d *decoder, n *yaml.Node, p string) Retry {
+	r := DefaultRetry
+	d.fields(n, p, map[string]func(*yaml.Node){
+		"attempts": func(v *yaml.Node) { r.Attempts = d.integer(v, p+".attempts") },
+		"initial":  func(v *yaml.Node) { r.Initial = d.duration(v, p+".initial") },
+		"max":      func(v *yaml.Node) { r.Max = d.duration(v, p+".max") },
+		"budget":   func(v *yaml.Node) { r.Budget = d.duration(v, p+".budget") },
+		"jitter": func(v *yaml.Node) {
+			r.Jitter = d.float(v, p+".jitter")
+			if r.Jitter < 0 || r.Jitter > 1 {
+				d.errorf(v, p+".jitter", "expected a fraction from 0 to 1, got %s", v.Value)
+			}
+		},
+	})
+	if r.Attempts < 0 {
+		d.errorf(n, p+".attempts", "must not be negative")
+	}
+	if r.Max > 0 && r.Max < r.Initial {
+		d.errorf(n, p+".max", "max (%s) is below initial (%s)", r.Max, r.Initial)
+	}
+	return r
+}
+
+func parseExamples(d *decoder, n *yaml.Node, p string) Examples {
+	var e Examples
+	d.fields(n, p, map[string]func(*yaml.Node){
+		"match":    func(v *yaml.Node) { e.Match = d.strings(v, p+".match") },
+		"no_match": func(v *yaml.Node) { e.NoMatch = d.strings(v, p+".no_match") },
+	})
+	return e
+}
+
+// ReadFile reads and parses one pattern file from disk.
+func ReadFile(name string) (*File, error) {
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return nil, fmt.Errorf("read pattern file: %w", err)
+	}
+	f, err := Parse(name, data)
+	if f != nil {
+		f.setExampleDir(filepath.Dir(name))
+	}
+	return f, err
+}
+
+// ReadFS parses every *.yaml and *.yml file at the top of fsys, in name
+// order, as built-in patterns.
+func ReadFS(fsys fs.FS, dir string) ([]*File, error) {
+	entries, err := fs.ReadDir(fsys, dir)
+	if err != nil {
+		return nil, fmt.Errorf("read built-in patterns: %w", err)
+	}
+	var files []*File
+	var errs []error
+	for _, e := range entries {
+		if e.IsDir() || !isPatternFile(e.Name()) {
+			continue
+		}
+		name := path.Join(dir, e.Name())
+		data, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return nil, fmt.Errorf("read built-in patterns: %w", err)
+		}
+		f, err := Parse(name, data)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		f.setExampleDir(dir)
+		for _, p := range f.Patterns {
+			p.Builtin = true
+			p.Examples.FS = fsys
+		}
+		files = append(files, f)
+	}
+	return files, errors.Join(errs...)
+}
+
+// ReadPath parses a pattern file, or every pattern file in a directory
+// (not recursively), in name order. A missing directory yields nothing
+// when optional is set.
+func ReadPath(p string, optional bool) ([]*File, error) {
+	info, err := os.Stat(p)
+	if err != nil {
+		if optional && errors.Is(err, fs.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("read patterns %s: %w", p, err)
+	}
+	if !info.IsDir() {
+		f, err := ReadFile(p)
+		if err != nil {
+			return nil, err
+		}
+		return []*File{f}, nil
+	}
+	names, err := filepath.Glob(filepath.Join(p, "*"))
+	if err != nil {
+		return nil, fmt.Errorf("read patterns %s: %w", p, err)
+	}
+	sort.Strings(names)
+	var files []*File
+	var errs []error
+	for _, name := range names {
+		if !isPatternFile(name) {
+			continue
+		}
+		f, err := ReadFile(name)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		files = append(files, f)
+	}
+	return files, errors.Join(errs...)
+}
+
+func isPatternFile(name string) bool {
+	return strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml")
+}
+
+func (f *File) setExampleDir(dir string) {
+	for _, p := range f.Patterns {
+		p.Examples.Dir = dir
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// PatternFiles lists the pattern files a path names: the file itself, or
+// the *.yaml and *.yml files of a directory.
+func PatternFiles(p string) ([]string, error) {
+	info, err := os.Stat(p)
+	if err != nil {
+		return nil, err
+	}
+	if !info.IsDir() {
+		return []string{p}, nil
+	}
+	names, err := filepath.Glob(filepath.Join(p, "*"))
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, n := range names {
+		if isPatternFile(n) {
+			out = append(out, n)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
