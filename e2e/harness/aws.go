@@ -104,7 +104,9 @@ func (a *AWS) LockItem(ctx context.Context, table, bucket, key string) (*LockInf
 	return parseLock([]byte(info.Value))
 }
 
-func str(v string) *ddbtypes.AttributeValueMemberS { return &ddbtypes.AttributeValueMemberS{Value: v} }
+func str(v string) *ddbtypes.AttributeValueMemberS {
+	return &ddbtypes.AttributeValueMemberS{Value: v}
+}
 
 func parseLock(b []byte) (*LockInfo, error) {
 	var l LockInfo

@@ -55,9 +55,10 @@ func TestStack_LeaveStaleLock(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	const key = "stack/terraform.tfstate"
 	for _, b := range []harness.Backend{
-		{Endpoint: endpoint, Bucket: "lockfile", Key: "stack/terraform.tfstate"},
-		{Endpoint: endpoint, Bucket: "dynamodb", Key: "stack/terraform.tfstate", LockTable: "locks"},
+		{Endpoint: endpoint, Bucket: "lockfile", Key: key},
+		{Endpoint: endpoint, Bucket: "dynamodb", Key: key, LockTable: "locks"},
 	} {
 		t.Run(b.Bucket, func(t *testing.T) {
 			ctx := context.Background()

@@ -154,7 +154,8 @@ func TestForceUnlock_CheckBadInput(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			f := NewForceUnlock(fakeHost(nil, nil))
-			if _, err := f.Check(context.Background(), fixer.Request{Values: tt.values}); err == nil {
+			_, err := f.Check(context.Background(), fixer.Request{Values: tt.values})
+			if err == nil {
 				t.Errorf("Check(%v) error = nil, want an input error", tt.values)
 			}
 		})
@@ -173,7 +174,8 @@ func TestParseCreated(t *testing.T) {
 		{"  2021-09-27 00:10:27.424064363 +0000 UTC  ",
 			time.Date(2021, 9, 27, 0, 10, 27, 424064363, time.UTC)},
 		{"2024-01-02 17:04:05.5 +0200 CEST", time.Date(2024, 1, 2, 15, 4, 5, 5e8, time.UTC)},
-		{"2024-01-02 15:04:05.1 +0000 UTC m=+0.012", time.Date(2024, 1, 2, 15, 4, 5, 1e8, time.UTC)},
+		{"2024-01-02 15:04:05.1 +0000 UTC m=+0.012",
+			time.Date(2024, 1, 2, 15, 4, 5, 1e8, time.UTC)},
 		{"2026-12-03T16:26:05.354677959Z", time.Date(2026, 12, 3, 16, 26, 5, 354677959, time.UTC)},
 		{"2024-01-02T16:04:05+01:00", time.Date(2024, 1, 2, 15, 4, 5, 0, time.UTC)},
 	}
@@ -226,7 +228,8 @@ func TestAlreadyReleased(t *testing.T) {
 			}
 		})
 	}
-	if got := replacedBy(errors.New(tests[2].msg)); got != "; the state is now held by lock bfa41d5b" {
-		t.Errorf("replacedBy() = %q", got)
+	const want = "; the state is now held by lock bfa41d5b"
+	if got := replacedBy(errors.New(tests[2].msg)); got != want {
+		t.Errorf("replacedBy() = %q, want %q", got, want)
 	}
 }

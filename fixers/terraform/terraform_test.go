@@ -155,19 +155,18 @@ func TestForceUnlock_ApplyReusesBackup(t *testing.T) {
 	f := NewForceUnlock(Host{})
 	req := fixer.Request{Step: step, Values: fixer.Values{"lock_id": "0a1b"}}
 
-	path, err := f.Backup(context.Background(), req)
-	if err != nil {
+	if _, err := f.Backup(context.Background(), req); err != nil {
 		t.Fatalf("Backup() error = %v", err)
 	}
 
 	// The local backend cannot be unlocked from outside, so Apply fails
-	// after the backup, and reports the backup taken before it.
+	// after the backup step. It reuses the backup taken before and does not
+	// report it a second time.
 	res, err := f.Apply(context.Background(), req)
 	if err == nil || !strings.Contains(err.Error(), "force-unlock 0a1b") {
 		t.Fatalf("Apply() error = %v, want the local backend's refusal", err)
 	}
-	want := fixer.Result{Backups: []string{path}}
-	if diff := cmp.Diff(want, res); diff != "" {
+	if diff := cmp.Diff(fixer.Result{}, res); diff != "" {
 		t.Errorf("Apply() mismatch (-want +got):\n%s", diff)
 	}
 	entries, err := os.ReadDir(step.ArtifactDir)
@@ -176,6 +175,28 @@ func TestForceUnlock_ApplyReusesBackup(t *testing.T) {
 	}
 	if len(entries) != 1 {
 		t.Errorf("artifact directory holds %d files, want the one backup", len(entries))
+	}
+}
+
+func TestForceUnlock_ApplyTakesBackup(t *testing.T) {
+	t.Parallel()
+	step, state := localStack(t)
+	f := NewForceUnlock(Host{})
+	req := fixer.Request{Step: step, Values: fixer.Values{"lock_id": "0a1b"}}
+
+	res, err := f.Apply(context.Background(), req)
+	if err == nil {
+		t.Fatalf("Apply() error = nil, want the local backend's refusal")
+	}
+	if len(res.Backups) != 1 {
+		t.Fatalf("Apply() backups = %v, want the one it took", res.Backups)
+	}
+	got, err := os.ReadFile(res.Backups[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(readStateHead(t, state), readStateHead(t, got)); diff != "" {
+		t.Errorf("backup is not the state (-want +got):\n%s", diff)
 	}
 }
 

@@ -148,8 +148,9 @@ func (f *ForceUnlock) Backup(ctx context.Context, req fixer.Request) (string, er
 }
 
 // Apply backs the state up (unless backup is false) and force-unlocks the
-// lock. A lock that is already gone is reported in the log, with nothing
-// changed. A failed backup stops the unlock.
+// lock. A backup that [ForceUnlock.Backup] already took under this lock is
+// reused and not reported again. A lock that is already gone is reported
+// in the log, with nothing changed. A failed backup stops the unlock.
 func (f *ForceUnlock) Apply(ctx context.Context, req fixer.Request) (fixer.Result, error) {
 	lock := lockFrom(req.Values)
 	if lock.ID == "" {
@@ -162,11 +163,13 @@ func (f *ForceUnlock) Apply(ctx context.Context, req fixer.Request) (fixer.Resul
 
 	var res fixer.Result
 	if backup {
-		path, err := f.backupOnce(ctx, req, lock.ID)
+		path, fresh, err := f.backupOnce(ctx, req, lock.ID)
 		if err != nil {
 			return fixer.Result{}, fmt.Errorf("back up state before force-unlock: %w", err)
 		}
-		res.Backups = []string{path}
+		if fresh {
+			res.Backups = []string{path}
+		}
 	}
 
 	tf, err := newTerraform(req.Step)
@@ -186,17 +189,19 @@ func (f *ForceUnlock) Apply(ctx context.Context, req fixer.Request) (fixer.Resul
 }
 
 // backupOnce returns the backup taken under this lock, taking it first if
-// there is none yet.
-func (f *ForceUnlock) backupOnce(ctx context.Context, req fixer.Request, id string) (string, error) {
+// there is none yet; fresh says it was taken now.
+func (f *ForceUnlock) backupOnce(ctx context.Context, req fixer.Request, id string,
+) (path string, fresh bool, err error) {
 	f.mu.Lock()
 	path, ok := f.backups[id]
 	f.mu.Unlock()
 	if ok {
 		if _, err := os.Stat(path); err == nil {
-			return path, nil
+			return path, false, nil
 		}
 	}
-	return f.Backup(ctx, req)
+	path, err = f.Backup(ctx, req)
+	return path, err == nil, err
 }
 
 func artifactDir(step fixer.Step) (string, error) {
