@@ -39,11 +39,6 @@ func run() int {
 		return cmd.ExitCannotRun
 	}
 
-	// Signals are forwarded to the step, not acted on here.
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sigs)
-
 	env := &cmd.Env{
 		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
 		Environ:  os.Environ(),
@@ -51,8 +46,16 @@ func run() int {
 		Builtins: patterns.FS,
 		Registry: reg,
 		Platform: ci.Local{W: os.Stderr},
-		Signals:  sigs,
+		Notify:   notify,
 		Version:  version,
 	}
 	return cmd.Main(context.Background(), os.Args[1:], env)
+}
+
+// notify catches SIGINT and SIGTERM so that `run` can forward them to the
+// step's process group instead of dying first.
+func notify() (<-chan os.Signal, func()) {
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	return sigs, func() { signal.Stop(sigs) }
 }

@@ -50,8 +50,9 @@ type Env struct {
 	Registry *fixer.Registry
 	// Platform is the CI platform detected from the environment.
 	Platform ci.Platform
-	// Signals delivers SIGINT and SIGTERM.
-	Signals <-chan os.Signal
+	// Notify starts delivering SIGINT and SIGTERM on the returned channel
+	// until stop is called; nil means signals are not caught.
+	Notify func() (sigs <-chan os.Signal, stop func())
 	// Version is the binary's version.
 	Version string
 }

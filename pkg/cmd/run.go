@@ -76,8 +76,14 @@ func runRun(c *cobra.Command, env *Env, f *runFlags, args []string) (err error) 
 	if f.workDir != "" {
 		dir = absFrom(env.Dir, f.workDir)
 	}
+	var sigs <-chan os.Signal
+	if env.Notify != nil {
+		var stop func()
+		sigs, stop = env.Notify()
+		defer stop()
+	}
 	lastExit := -1
-	eng, red, err := buildEngine(env, f, dir, func(a report.Attempt) { lastExit = a.ExitCode })
+	eng, red, err := buildEngine(env, f, dir, sigs, func(a report.Attempt) { lastExit = a.ExitCode })
 	if err != nil {
 		return withCode(ExitCannotRun, err)
 	}
@@ -104,7 +110,7 @@ func runRun(c *cobra.Command, env *Env, f *runFlags, args []string) (err error) 
 }
 
 // buildEngine loads patterns and policy and wires the engine.
-func buildEngine(env *Env, f *runFlags, dir string, observe func(report.Attempt),
+func buildEngine(env *Env, f *runFlags, dir string, sigs <-chan os.Signal, observe func(report.Attempt),
 ) (*heal.Engine, *redact.Redactor, error) {
 	set, err := loadPatterns(env, dir, f.patterns)
 	if err != nil {
@@ -131,7 +137,7 @@ func buildEngine(env *Env, f *runFlags, dir string, observe func(report.Attempt)
 		Patterns: set, Registry: env.Registry, Policy: pol, Platform: env.Platform,
 		MaxAttempts: f.maxAttempts, Timeout: f.timeout, FixTimeout: f.fixTimeout,
 		DryRun: f.dryRun, ArtifactDir: artifacts, Environment: pol.Environment,
-		Log: logger(env, level), Status: env.Stderr, Signals: env.Signals, OnAttempt: observe,
+		Log: logger(env, level), Status: env.Stderr, Signals: sigs, OnAttempt: observe,
 	})
 	return eng, redact.New(env.Environ), nil
 }

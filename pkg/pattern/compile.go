@@ -66,8 +66,12 @@ func Compile(layers []Layer, reg *fixer.Registry) (*Set, error) {
 							"pattern id %q is already defined at %s", p.ID, prev.Pos)})
 						continue
 					}
+					verb := "replaces"
+					if p.Disabled {
+						verb = "disables"
+					}
 					set.Warnings = append(set.Warnings, fmt.Sprintf(
-						"%s: pattern %s replaces the one from %s", p.Pos, p.ID, prev.Source()))
+						"%s: pattern %s %s the one from %s", p.Pos, p.ID, verb, prev.Source()))
 					p.Replaces = prev.Source()
 				} else {
 					order = append(order, p.ID)
@@ -162,7 +166,7 @@ func (c *Capture) compile(id string) error {
 func regexErrText(err error) string {
 	var se *syntax.Error
 	if errors.As(err, &se) {
-		return fmt.Sprintf("%s in %q", se.Code, se.Expr)
+		return fmt.Sprintf("%s in `%s`", se.Code, se.Expr)
 	}
 	return err.Error()
 }

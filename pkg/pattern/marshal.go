@@ -15,18 +15,18 @@ type fileDoc struct {
 }
 
 type patternDoc struct {
-	ID       string            `yaml:"id"`
-	Title    string            `yaml:"title,omitempty"`
-	Category string            `yaml:"category,omitempty"`
-	Priority int               `yaml:"priority,omitempty"`
-	Hint     string            `yaml:"hint,omitempty"`
-	When     *Scope            `yaml:"when,omitempty"`
-	Match    matchDoc          `yaml:"match"`
-	Capture  yaml.Node         `yaml:"capture,omitempty"`
-	Fixes    []fixDoc          `yaml:"fixes,omitempty"`
-	Retry    *retryDoc         `yaml:"retry,omitempty"`
-	Examples *examplesDoc      `yaml:"examples,omitempty"`
-	Disabled bool              `yaml:"disabled,omitempty"`
+	ID       string       `yaml:"id"`
+	Title    string       `yaml:"title,omitempty"`
+	Category string       `yaml:"category,omitempty"`
+	Priority int          `yaml:"priority,omitempty"`
+	Hint     string       `yaml:"hint,omitempty"`
+	When     *Scope       `yaml:"when,omitempty"`
+	Match    matchDoc     `yaml:"match"`
+	Capture  yaml.Node    `yaml:"capture,omitempty"`
+	Fixes    []fixDoc     `yaml:"fixes,omitempty"`
+	Retry    *retryDoc    `yaml:"retry,omitempty"`
+	Examples *examplesDoc `yaml:"examples,omitempty"`
+	Disabled bool         `yaml:"disabled,omitempty"`
 }
 
 type matchDoc struct {
