@@ -30,6 +30,10 @@ type runFlags struct {
 	environment string
 	allow       []string
 	verbose     bool
+
+	// Each concern that acts after the run keeps its own flags.
+	ledger  ledgerFlags
+	publish publishFlags
 }
 
 func newRunCmd(env *Env) *cobra.Command {
@@ -60,6 +64,8 @@ func newRunCmd(env *Env) *cobra.Command {
 	fl.StringVar(&f.environment, "environment", "", "deployment environment (prod* counts as production)")
 	fl.StringSliceVar(&f.allow, "allow", nil, "safety classes allowed to run: safe,disruptive,destructive")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log internals on stderr")
+	f.ledger.register(fl)
+	f.publish.register(fl)
 	return c
 }
 
@@ -103,9 +109,14 @@ func runRun(c *cobra.Command, env *Env, f *runFlags, args []string) (err error) 
 		Args: args, Dir: dir, Env: env.Environ,
 		Stdin: env.Stdin, Stdout: env.Stdout, Stderr: env.Stderr,
 	})
+	for _, s := range run.Secrets {
+		red.Add(s)
+	}
 	if err := writeRunReport(absFrom(env.Dir, f.report), f.report != "", run, red); err != nil {
 		fmt.Fprintf(env.Stderr, "self-heal: warning: %v\n", err)
 	}
+	publishRun(c.Context(), env, &f.publish, run, red)
+	recordRun(c.Context(), env, &f.ledger, run, red)
 	return withCode(run.ExitCode, nil)
 }
 
@@ -166,9 +177,6 @@ func runPolicy(env *Env, f *runFlags) (*policy.Policy, error) {
 func writeRunReport(path string, want bool, run *report.Run, red *redact.Redactor) error {
 	if !want {
 		return nil
-	}
-	for _, s := range run.Secrets {
-		red.Add(s)
 	}
 	var buf bytes.Buffer
 	if err := report.WriteJSON(&buf, run); err != nil {
