@@ -1,0 +1,167 @@
+package patterns_test
+
+import (
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/self-heal/self-heal/patterns"
+	"github.com/self-heal/self-heal/pkg/logscan"
+	"github.com/self-heal/self-heal/pkg/pattern"
+)
+
+// The ids reports, the ledger and users' overrides refer to.
+var wantIDs = map[string][]string{
+	"state": {"state-lock", "s3-digest-mismatch", "inconsistent-final-plan",
+		"backend-init-required", "backend-config-changed", "provider-lockfile"},
+	"aws": {"vpc-dependency-violation", "sg-dependency-violation", "subnet-dependency",
+		"s3-bucket-not-empty", "s3-operation-aborted", "rds-subnet-group-exists",
+		"secretsmanager-scheduled-for-deletion", "log-group-already-exists",
+		"iam-delete-conflict"},
+	"kubernetes": {"k8s-namespace-terminating", "k8s-finalizer-stuck",
+		"helm-another-operation-in-progress", "helm-no-deployed-releases", "helm-timed-out",
+		"helm-invalid-ownership-metadata", "k8s-webhook-no-endpoints", "k8s-field-immutable"},
+	"auth": {"aws-expired-token", "k8s-unauthorized", "ecr-auth-expired"},
+	"timing": {"eventual-consistency-not-found", "iam-propagation", "acm-validation-timeout",
+		"aws-throttling", "network-transient", "registry-unreachable"},
+	"recovery": {"eks-nodegroups-attached", "eks-lb-blocking-vpc"},
+}
+
+// Near misses whose text is word for word a real failure: they match by
+// text, and only a fixer's live check tells them apart.
+var sameText = map[string]string{
+	"nearmiss--05.log": "log-group-already-exists",
+	"nearmiss--07.log": "iam-propagation",
+	"nearmiss--14.log": "k8s-unauthorized",
+}
+
+func load(t *testing.T) *pattern.Set {
+	t.Helper()
+	files, err := pattern.ReadFS(patterns.FS, ".")
+	if err != nil {
+		t.Fatalf("read built-ins: %v", err)
+	}
+	set, err := pattern.Compile([]pattern.Layer{{Name: "builtin", Files: files}}, nil)
+	if err != nil {
+		t.Fatalf("compile built-ins: %v", err)
+	}
+	return set
+}
+
+// text normalises raw log text line by line, as the step's output is.
+func text(raw string) *pattern.Text {
+	var lines []string
+	for _, l := range strings.Split(raw, "\n") {
+		n := logscan.Normalize(nil, []byte(l))
+		lines = append(lines, strings.Split(string(n), "\n")...)
+	}
+	return pattern.NewText(lines)
+}
+
+func winner(set *pattern.Set, raw string) (string, map[string]string) {
+	r := set.Matcher().Match(text(raw), pattern.Query{})
+	if r == nil {
+		return "", nil
+	}
+	return r.Pattern.ID, r.Captures
+}
+
+func readFile(t *testing.T, name string) string {
+	t.Helper()
+	b, err := fs.ReadFile(patterns.FS, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestCatalogueIDs(t *testing.T) {
+	t.Parallel()
+	set := load(t)
+	got := map[string][]string{}
+	for _, p := range set.Patterns {
+		got[p.Category] = append(got[p.Category], p.ID)
+		if p.Hint == "" || p.Title == "" {
+			t.Errorf("%s: built-ins need a title and a hint", p.ID)
+		}
+		if len(p.Examples.Match) == 0 {
+			t.Errorf("%s: no example logs", p.ID)
+		}
+	}
+	want := map[string][]string{}
+	for c, ids := range wantIDs {
+		want[c] = append([]string(nil), ids...)
+		sort.Strings(want[c])
+		sort.Strings(got[c])
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("pattern ids by category (-want +got):\n%s", diff)
+	}
+}
+
+// TestExamples checks every pattern's examples: each match example is won
+// by the pattern, and no no_match example matches it at all.
+func TestExamples(t *testing.T) {
+	t.Parallel()
+	set := load(t)
+	for _, p := range set.Patterns {
+		for _, g := range p.Examples.Match {
+			for _, name := range glob(t, p, g) {
+				if got, _ := winner(set, readFile(t, name)); got != p.ID {
+					t.Errorf("%s: %s is recognised as %q", p.ID, name, got)
+				}
+			}
+		}
+		for _, g := range p.Examples.NoMatch {
+			for _, name := range glob(t, p, g) {
+				for _, q := range set.Matcher().MatchAll(text(readFile(t, name)), pattern.Query{}) {
+					if q.ID == p.ID {
+						t.Errorf("%s: no_match example %s matches", p.ID, name)
+					}
+				}
+			}
+		}
+	}
+}
+
+func glob(t *testing.T, p *pattern.Pattern, g string) []string {
+	t.Helper()
+	names, err := fs.Glob(patterns.FS, path.Join(p.Examples.Dir, g))
+	if err != nil || len(names) == 0 {
+		t.Errorf("%s: example glob %q names no file (%v)", p.ID, g, err)
+	}
+	return names
+}
+
+// TestTestdata checks that every real failure log is recognised as the
+// class its directory names, and that near misses match nothing.
+func TestTestdata(t *testing.T) {
+	t.Parallel()
+	set := load(t)
+	dirs, err := fs.ReadDir(patterns.FS, "testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range dirs {
+		if !d.IsDir() {
+			continue
+		}
+		logs, err := fs.Glob(patterns.FS, path.Join("testdata", d.Name(), "*.log"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range logs {
+			want := d.Name()
+			if want == "nearmiss" {
+				want = sameText[path.Base(name)]
+			}
+			if got, _ := winner(set, readFile(t, name)); got != want {
+				t.Errorf("%s: recognised as %q, want %q", name, got, want)
+			}
+		}
+	}
+}
