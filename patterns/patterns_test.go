@@ -9,7 +9,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/self-heal/self-heal/fixers"
 	"github.com/self-heal/self-heal/patterns"
+	"github.com/self-heal/self-heal/pkg/fixer"
 	"github.com/self-heal/self-heal/pkg/logscan"
 	"github.com/self-heal/self-heal/pkg/pattern"
 )
@@ -45,7 +47,12 @@ func load(t *testing.T) *pattern.Set {
 	if err != nil {
 		t.Fatalf("read built-ins: %v", err)
 	}
-	set, err := pattern.Compile([]pattern.Layer{{Name: "builtin", Files: files}}, nil)
+	// The real registry, so that fixer names and with: inputs are checked.
+	reg := &fixer.Registry{}
+	if err := fixers.Register(reg); err != nil {
+		t.Fatalf("register fixers: %v", err)
+	}
+	set, err := pattern.Compile([]pattern.Layer{{Name: "builtin", Files: files}}, reg)
 	if err != nil {
 		t.Fatalf("compile built-ins: %v", err)
 	}
