@@ -142,6 +142,7 @@ func newRoot(env *Env) *cobra.Command {
 		newExplainCmd(env),
 		newPatternsCmd(env),
 		newFixersCmd(env),
+		newPolicyCmd(env),
 	)
 	return root
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -13,6 +14,7 @@ import (
 	"github.com/self-heal/self-heal/pkg/heal"
 	"github.com/self-heal/self-heal/pkg/logscan"
 	"github.com/self-heal/self-heal/pkg/pattern"
+	"github.com/self-heal/self-heal/pkg/policy"
 	"github.com/self-heal/self-heal/pkg/redact"
 	"github.com/self-heal/self-heal/pkg/report"
 )
@@ -78,7 +80,15 @@ func runExplain(c *cobra.Command, env *Env, f *explainFlags, name string) error 
 		return &usageError{msg: fmt.Sprintf("--format must be text or json, got %q", f.format),
 			example: c.Example}
 	}
-	set, err := loadPatterns(env, env.Dir, f.patterns)
+	cfg, err := policy.ReadConfig(filepath.Join(env.Dir, policy.ConfigPath))
+	if err != nil {
+		return err
+	}
+	pol, err := effectivePolicy(env, cfg, f.environment, nil)
+	if err != nil {
+		return err
+	}
+	set, err := loadPatterns(env, env.Dir, f.patterns, cfg.DisabledPatterns...)
 	if err != nil {
 		return err
 	}
@@ -91,7 +101,7 @@ func runExplain(c *cobra.Command, env *Env, f *explainFlags, name string) error 
 	m := set.Matcher().Match(pattern.NewText(texts), pattern.Query{Tool: cmd.Tool, Goal: cmd.Goal})
 	ex := explanation{AlsoMatched: []string{}, Plan: []explainedFix{}}
 	if m != nil {
-		ex = explain(c, env, f, set, m, w, cmd)
+		ex = explain(c, env, f, set, pol, m, w, cmd)
 	}
 
 	if err := writeExplanation(env, f.format, ex, redact.New(env.Environ)); err != nil {
@@ -103,12 +113,14 @@ func runExplain(c *cobra.Command, env *Env, f *explainFlags, name string) error 
 	return nil
 }
 
-func explain(c *cobra.Command, env *Env, f *explainFlags, set *pattern.Set, m *pattern.Result,
+func explain(c *cobra.Command, env *Env, f *explainFlags, set *pattern.Set, pol *policy.Policy,
+	m *pattern.Result,
 	w logscan.Window, cmd heal.Command,
 ) explanation {
 	rm := heal.MatchReport(m, w)
 	eng := heal.New(heal.Options{
-		Patterns: set, Registry: env.Registry, Environment: f.environment, Platform: env.Platform,
+		Patterns: set, Registry: env.Registry, Environment: pol.Environment, Platform: env.Platform,
+		Policy: pol,
 	})
 	step := fixer.Step{Dir: env.Dir, Args: strings.Fields(f.command), Env: env.Environ,
 		Tool: cmd.Tool, Goal: cmd.Goal, Stack: cmd.Stack, Environment: f.environment}

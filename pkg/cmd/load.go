@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 
 	"github.com/self-heal/self-heal/pkg/pattern"
+	"github.com/self-heal/self-heal/pkg/policy"
 )
 
 // RepoPatternDir is where a repository keeps its own patterns, relative
@@ -14,7 +15,7 @@ const RepoPatternDir = ".self-heal/patterns"
 // loadPatterns reads the built-ins, the repository's directory and every
 // --patterns path, in that order of precedence from low to high, and
 // compiles them. Warnings are printed on stderr.
-func loadPatterns(env *Env, dir string, extra []string) (*pattern.Set, error) {
+func loadPatterns(env *Env, dir string, extra []string, disabled ...string) (*pattern.Set, error) {
 	var layers []pattern.Layer
 	builtins, err := pattern.ReadFS(env.Builtins, ".")
 	if err != nil {
@@ -37,6 +38,15 @@ func loadPatterns(env *Env, dir string, extra []string) (*pattern.Set, error) {
 			return nil, err
 		}
 		layers = append(layers, pattern.Layer{Name: p, Files: files})
+	}
+
+	if len(disabled) > 0 {
+		off := &pattern.File{Path: policy.ConfigPath}
+		for _, id := range disabled {
+			off.Patterns = append(off.Patterns, &pattern.Pattern{ID: id, Disabled: true,
+				Pos: pattern.Position{File: policy.ConfigPath}})
+		}
+		layers = append(layers, pattern.Layer{Name: policy.ConfigPath, Files: []*pattern.File{off}})
 	}
 
 	set, err := pattern.Compile(layers, env.Registry)

@@ -6,12 +6,10 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/self-heal/self-heal/pkg/fixer"
 	"github.com/self-heal/self-heal/pkg/heal"
 	"github.com/self-heal/self-heal/pkg/policy"
 	"github.com/self-heal/self-heal/pkg/redact"
@@ -30,6 +28,7 @@ type runFlags struct {
 	environment string
 	allow       []string
 	verbose     bool
+	changed     func(name string) bool
 
 	// Each concern that acts after the run keeps its own flags.
 	ledger  ledgerFlags
@@ -64,6 +63,7 @@ func newRunCmd(env *Env) *cobra.Command {
 	fl.StringVar(&f.environment, "environment", "", "deployment environment (prod* counts as production)")
 	fl.StringSliceVar(&f.allow, "allow", nil, "safety classes allowed to run: safe,disruptive,destructive")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log internals on stderr")
+	f.changed = fl.Changed
 	f.ledger.register(fl)
 	f.publish.register(fl)
 	return c
@@ -123,14 +123,19 @@ func runRun(c *cobra.Command, env *Env, f *runFlags, args []string) (err error) 
 // buildEngine loads patterns and policy and wires the engine.
 func buildEngine(env *Env, f *runFlags, dir string, sigs <-chan os.Signal, observe func(report.Attempt),
 ) (*heal.Engine, *redact.Redactor, error) {
-	set, err := loadPatterns(env, dir, f.patterns)
+	cfg, err := policy.ReadConfig(filepath.Join(dir, policy.ConfigPath))
 	if err != nil {
 		return nil, nil, err
 	}
-	pol, err := runPolicy(env, f)
+	set, err := loadPatterns(env, dir, f.patterns, cfg.DisabledPatterns...)
 	if err != nil {
 		return nil, nil, err
 	}
+	pol, err := effectivePolicy(env, cfg, f.environment, f.allow)
+	if err != nil {
+		return nil, nil, err
+	}
+	f.applyBudgets(cfg.Budgets)
 	level := slog.LevelWarn
 	if f.verbose {
 		level = slog.LevelDebug
@@ -153,24 +158,17 @@ func buildEngine(env *Env, f *runFlags, dir string, sigs <-chan os.Signal, obser
 	return eng, redact.New(env.Environ), nil
 }
 
-func runPolicy(env *Env, f *runFlags) (*policy.Policy, error) {
-	info := env.Platform.Info()
-	pol := &policy.Policy{Environment: f.environment, Untrusted: info.Untrusted}
-	if pol.Environment == "" {
-		pol.Environment = info.Environment
+// applyBudgets takes the configuration's budgets where no flag set them.
+func (f *runFlags) applyBudgets(b policy.Budgets) {
+	if b.HasAttempts && !f.changed("max-attempts") {
+		f.maxAttempts = b.Attempts
 	}
-	for _, a := range f.allow {
-		s, err := fixer.ParseSafety(a)
-		if err != nil {
-			return nil, &usageError{msg: "--allow: " + err.Error(),
-				example: "self-heal run --allow safe,disruptive -- terraform apply"}
-		}
-		pol.Allow = append(pol.Allow, s)
+	if b.Time > 0 && !f.changed("timeout") {
+		f.timeout = b.Time
 	}
-	if len(pol.Allow) > 0 {
-		pol.AllowSource = "--allow " + strings.Join(f.allow, ",")
+	if b.FixTime > 0 && !f.changed("fix-timeout") {
+		f.fixTimeout = b.FixTime
 	}
-	return pol, nil
 }
 
 // writeRunReport writes the redacted JSON report, when asked for.

@@ -15,10 +15,10 @@ import (
 // patterns, warning once per entry with the converted form.
 func parseLegacy(d *decoder, f *File, root *yaml.Node) {
 	f.Version = 0
-	d.fields(root, "", map[string]func(*yaml.Node){
+	d.Fields(root, "", map[string]func(*yaml.Node){
 		"converge": func(n *yaml.Node) {
 			if n.Kind != yaml.SequenceNode {
-				d.errorf(n, "converge", "expected a list of entries, got %s", kindName(n))
+				d.Errorf(n, "converge", "expected a list of entries, got %s", kindName(n))
 				return
 			}
 			for i, en := range n.Content {
@@ -42,40 +42,40 @@ func parseLegacyEntry(d *decoder, n *yaml.Node, i int) *Pattern {
 	pat := &Pattern{
 		ID:       fmt.Sprintf("converge-%d", i+1),
 		Category: "recovery",
-		Pos:      d.pos(n),
+		Pos:      d.Pos(n),
 		Retry:    DefaultRetry,
 	}
-	d.fields(n, p, map[string]func(*yaml.Node){
-		"name":  func(v *yaml.Node) { pat.ID = slug(d.str(v, p+".name")) },
-		"id":    func(v *yaml.Node) { pat.ID = slug(d.str(v, p+".id")) },
-		"title": func(v *yaml.Node) { pat.Title = d.str(v, p+".title") },
+	d.Fields(n, p, map[string]func(*yaml.Node){
+		"name":  func(v *yaml.Node) { pat.ID = slug(d.Str(v, p+".name")) },
+		"id":    func(v *yaml.Node) { pat.ID = slug(d.Str(v, p+".id")) },
+		"title": func(v *yaml.Node) { pat.Title = d.Str(v, p+".title") },
 		"errors": func(v *yaml.Node) {
-			for j, e := range d.strings(v, p+".errors") {
+			for j, e := range d.Strings(v, p+".errors") {
 				c := legacyCond(e)
-				c.Pos = d.pos(v)
+				c.Pos = d.Pos(v)
 				if v.Kind == yaml.SequenceNode {
-					c.Pos = d.pos(v.Content[j])
+					c.Pos = d.Pos(v.Content[j])
 				}
 				pat.Match.Any = append(pat.Match.Any, c)
 			}
 		},
 		"fixes": func(v *yaml.Node) {
-			for j, name := range d.strings(v, p+".fixes") {
-				fx := Fix{Use: name, Pos: d.pos(v)}
+			for j, name := range d.Strings(v, p+".fixes") {
+				fx := Fix{Use: name, Pos: d.Pos(v)}
 				if v.Kind == yaml.SequenceNode {
-					fx.Pos = d.pos(v.Content[j])
+					fx.Pos = d.Pos(v.Content[j])
 				}
 				pat.Fixes = append(pat.Fixes, fx)
 			}
 		},
-		"goals":       func(v *yaml.Node) { pat.When.Goals = d.strings(v, p+".goals") },
-		"stacks":      func(v *yaml.Node) { pat.When.Stacks = d.strings(v, p+".stacks") },
-		"tools":       func(v *yaml.Node) { pat.When.Tools = d.strings(v, p+".tools") },
-		"max_retries": func(v *yaml.Node) { pat.Retry.Attempts = d.integer(v, p+".max_retries") },
+		"goals":       func(v *yaml.Node) { pat.When.Goals = d.Strings(v, p+".goals") },
+		"stacks":      func(v *yaml.Node) { pat.When.Stacks = d.Strings(v, p+".stacks") },
+		"tools":       func(v *yaml.Node) { pat.When.Tools = d.Strings(v, p+".tools") },
+		"max_retries": func(v *yaml.Node) { pat.Retry.Attempts = d.Int(v, p+".max_retries") },
 		"backoff_base": func(v *yaml.Node) {
 			secs, err := strconv.ParseFloat(v.Value, 64)
 			if err != nil || secs < 0 {
-				d.errorf(v, p+".backoff_base", "expected a number of seconds, got %q", v.Value)
+				d.Errorf(v, p+".backoff_base", "expected a number of seconds, got %q", v.Value)
 				return
 			}
 			pat.Retry.Initial = time.Duration(secs * float64(time.Second))
@@ -85,7 +85,7 @@ func parseLegacyEntry(d *decoder, n *yaml.Node, i int) *Pattern {
 		pat.Title = "Converted " + pat.ID
 	}
 	if len(pat.Match.Any) == 0 {
-		d.errorf(n, p, "missing required key \"errors\"")
+		d.Errorf(n, p, "missing required key \"errors\"")
 	}
 	if pat.Retry.Max < pat.Retry.Initial {
 		pat.Retry.Max = pat.Retry.Initial

@@ -1,10 +1,8 @@
 package pattern
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -13,6 +11,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/self-heal/self-heal/pkg/strictyaml"
 )
 
 // File is one parsed pattern file.
@@ -29,28 +29,23 @@ type File struct {
 // with file:line:col; the error is an errors.Join of [*Error] values.
 // Parse checks structure only; [Compile] checks regexes and fixer names.
 func Parse(name string, data []byte) (*File, error) {
-	d := &decoder{file: name}
+	d := &decoder{File: name}
 	f := &File{Path: name}
 
-	var doc yaml.Node
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, &Error{Pos: Position{File: name, Line: 1, Column: 1}, Msg: "empty pattern file"}
-		}
-		return nil, yamlError(name, err)
+	root, err := strictyaml.Document(name, data)
+	if err != nil {
+		return nil, err
 	}
-	root := doc.Content[0]
 	if root.Kind == yaml.MappingNode && hasKey(root, "converge") && !hasKey(root, "patterns") {
 		parseLegacy(d, f, root)
-		return f, d.err()
+		return f, d.Err()
 	}
 
-	d.fields(root, "", map[string]func(*yaml.Node){
-		"version": func(n *yaml.Node) { f.Version = d.integer(n, "version") },
+	d.Fields(root, "", map[string]func(*yaml.Node){
+		"version": func(n *yaml.Node) { f.Version = d.Int(n, "version") },
 		"patterns": func(n *yaml.Node) {
 			if n.Kind != yaml.SequenceNode {
-				d.errorf(n, "patterns", "expected a list of patterns, got %s", kindName(n))
+				d.Errorf(n, "patterns", "expected a list of patterns, got %s", kindName(n))
 				return
 			}
 			for i, pn := range n.Content {
@@ -59,21 +54,9 @@ func Parse(name string, data []byte) (*File, error) {
 		},
 	})
 	if root.Kind == yaml.MappingNode && f.Version != 1 {
-		d.errorf(root, "version", "expected version: 1, got %d", f.Version)
+		d.Errorf(root, "version", "expected version: 1, got %d", f.Version)
 	}
-	return f, d.err()
-}
-
-// yamlError turns a yaml syntax error into one with a position.
-func yamlError(name string, err error) error {
-	msg := err.Error()
-	line := 0
-	if _, scanErr := fmt.Sscanf(msg, "yaml: line %d:", &line); scanErr == nil {
-		rest := msg[strings.Index(msg, ":")+1:]
-		rest = strings.TrimSpace(rest[strings.Index(rest, ":")+1:])
-		return &Error{Pos: Position{File: name, Line: line, Column: 1}, Msg: rest}
-	}
-	return &Error{Pos: Position{File: name, Line: 1, Column: 1}, Msg: strings.TrimPrefix(msg, "yaml: ")}
+	return f, d.Err()
 }
 
 func hasKey(n *yaml.Node, key string) bool {
@@ -86,14 +69,14 @@ func hasKey(n *yaml.Node, key string) bool {
 }
 
 func parsePattern(d *decoder, n *yaml.Node, p string) *Pattern {
-	pat := &Pattern{Pos: d.pos(n), Retry: DefaultRetry}
-	d.fields(n, p, map[string]func(*yaml.Node){
-		"id":       func(v *yaml.Node) { pat.ID = d.str(v, p+".id") },
-		"title":    func(v *yaml.Node) { pat.Title = d.str(v, p+".title") },
-		"category": func(v *yaml.Node) { pat.Category = d.str(v, p+".category") },
-		"hint":     func(v *yaml.Node) { pat.Hint = strings.TrimSpace(d.str(v, p+".hint")) },
-		"priority": func(v *yaml.Node) { pat.Priority = d.integer(v, p+".priority") },
-		"disabled": func(v *yaml.Node) { pat.Disabled = d.boolean(v, p+".disabled") },
+	pat := &Pattern{Pos: d.Pos(n), Retry: DefaultRetry}
+	d.Fields(n, p, map[string]func(*yaml.Node){
+		"id":       func(v *yaml.Node) { pat.ID = d.Str(v, p+".id") },
+		"title":    func(v *yaml.Node) { pat.Title = d.Str(v, p+".title") },
+		"category": func(v *yaml.Node) { pat.Category = d.Str(v, p+".category") },
+		"hint":     func(v *yaml.Node) { pat.Hint = strings.TrimSpace(d.Str(v, p+".hint")) },
+		"priority": func(v *yaml.Node) { pat.Priority = d.Int(v, p+".priority") },
+		"disabled": func(v *yaml.Node) { pat.Disabled = d.Bool(v, p+".disabled") },
 		"when":     func(v *yaml.Node) { pat.When = parseScope(d, v, p+".when") },
 		"match":    func(v *yaml.Node) { pat.Match = parseMatch(d, v, p+".match") },
 		"capture":  func(v *yaml.Node) { pat.Capture = parseCaptures(d, v, p+".capture") },
@@ -110,25 +93,25 @@ func checkRequired(d *decoder, n *yaml.Node, p string, pat *Pattern) {
 		return
 	}
 	if pat.ID == "" {
-		d.errorf(n, p, "missing required key \"id\"")
+		d.Errorf(n, p, "missing required key \"id\"")
 		return
 	}
 	if !validID(pat.ID) {
-		d.errorf(n, p+".id", "id %q must be lower-case letters, digits and dashes", pat.ID)
+		d.Errorf(n, p+".id", "id %q must be lower-case letters, digits and dashes", pat.ID)
 	}
 	if pat.Disabled {
 		return
 	}
 	if pat.Title == "" {
-		d.errorf(n, p, "missing required key \"title\"")
+		d.Errorf(n, p, "missing required key \"title\"")
 	}
 	if pat.Category == "" {
-		d.errorf(n, p, "missing required key \"category\"")
+		d.Errorf(n, p, "missing required key \"category\"")
 	} else if !contains(Categories, pat.Category) {
-		d.errorf(n, p+".category", "unknown category %q%s", pat.Category, didYouMean(pat.Category, Categories))
+		d.Errorf(n, p+".category", "unknown category %q%s", pat.Category, didYouMean(pat.Category, Categories))
 	}
 	if len(pat.Match.Any) == 0 && len(pat.Match.All) == 0 {
-		d.errorf(n, p, "match needs at least one entry under any or all")
+		d.Errorf(n, p, "match needs at least one entry under any or all")
 	}
 }
 
@@ -143,17 +126,17 @@ func validID(id string) bool {
 
 func parseScope(d *decoder, n *yaml.Node, p string) Scope {
 	var s Scope
-	d.fields(n, p, map[string]func(*yaml.Node){
-		"tools":  func(v *yaml.Node) { s.Tools = d.strings(v, p+".tools") },
-		"goals":  func(v *yaml.Node) { s.Goals = d.strings(v, p+".goals") },
-		"stacks": func(v *yaml.Node) { s.Stacks = d.strings(v, p+".stacks") },
+	d.Fields(n, p, map[string]func(*yaml.Node){
+		"tools":  func(v *yaml.Node) { s.Tools = d.Strings(v, p+".tools") },
+		"goals":  func(v *yaml.Node) { s.Goals = d.Strings(v, p+".goals") },
+		"stacks": func(v *yaml.Node) { s.Stacks = d.Strings(v, p+".stacks") },
 	})
 	return s
 }
 
 func parseMatch(d *decoder, n *yaml.Node, p string) Match {
 	var m Match
-	d.fields(n, p, map[string]func(*yaml.Node){
+	d.Fields(n, p, map[string]func(*yaml.Node){
 		"any":  func(v *yaml.Node) { m.Any = parseConds(d, v, p+".any") },
 		"all":  func(v *yaml.Node) { m.All = parseConds(d, v, p+".all") },
 		"none": func(v *yaml.Node) { m.None = parseConds(d, v, p+".none") },
@@ -166,7 +149,7 @@ func parseConds(d *decoder, n *yaml.Node, p string) []Cond {
 		return []Cond{parseCond(d, n, p)}
 	}
 	if n.Kind != yaml.SequenceNode {
-		d.errorf(n, p, "expected a list of strings or {regex: ...}, got %s", kindName(n))
+		d.Errorf(n, p, "expected a list of strings or {regex: ...}, got %s", kindName(n))
 		return nil
 	}
 	out := make([]Cond, 0, len(n.Content))
@@ -177,56 +160,56 @@ func parseConds(d *decoder, n *yaml.Node, p string) []Cond {
 }
 
 func parseCond(d *decoder, n *yaml.Node, p string) Cond {
-	c := Cond{Pos: d.pos(n)}
+	c := Cond{Pos: d.Pos(n)}
 	if n.Kind == yaml.MappingNode {
-		d.fields(n, p, map[string]func(*yaml.Node){
-			"regex": func(v *yaml.Node) { c.Regex = d.str(v, p+".regex"); c.Pos = d.pos(v) },
+		d.Fields(n, p, map[string]func(*yaml.Node){
+			"regex": func(v *yaml.Node) { c.Regex = d.Str(v, p+".regex"); c.Pos = d.Pos(v) },
 		})
 		if c.Regex == "" {
-			d.errorf(n, p, "expected {regex: ...} with a non-empty expression")
+			d.Errorf(n, p, "expected {regex: ...} with a non-empty expression")
 		}
 		return c
 	}
-	c.Literal = d.str(n, p)
+	c.Literal = d.Str(n, p)
 	if strings.TrimSpace(c.Literal) == "" && n.Tag != "!!null" {
-		d.errorf(n, p, "empty literal matches everything")
+		d.Errorf(n, p, "empty literal matches everything")
 	}
 	return c
 }
 
 func parseCaptures(d *decoder, n *yaml.Node, p string) []Capture {
 	if n.Kind != yaml.MappingNode {
-		d.errorf(n, p, "expected a mapping of name: regex, got %s", kindName(n))
+		d.Errorf(n, p, "expected a mapping of name: regex, got %s", kindName(n))
 		return nil
 	}
 	var out []Capture
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
-		out = append(out, Capture{Name: k.Value, Regex: d.str(v, p+"."+k.Value), Pos: d.pos(v)})
+		out = append(out, Capture{Name: k.Value, Regex: d.Str(v, p+"."+k.Value), Pos: d.Pos(v)})
 	}
 	return out
 }
 
 func parseFixes(d *decoder, n *yaml.Node, p string) []Fix {
 	if n.Kind != yaml.SequenceNode {
-		d.errorf(n, p, "expected a list of {use: fixer}, got %s", kindName(n))
+		d.Errorf(n, p, "expected a list of {use: fixer}, got %s", kindName(n))
 		return nil
 	}
 	out := make([]Fix, 0, len(n.Content))
 	for i, fn := range n.Content {
 		fp := fmt.Sprintf("%s[%d]", p, i)
-		f := Fix{Pos: d.pos(fn)}
+		f := Fix{Pos: d.Pos(fn)}
 		if fn.Kind == yaml.ScalarNode {
 			f.Use = fn.Value
 			out = append(out, f)
 			continue
 		}
-		d.fields(fn, fp, map[string]func(*yaml.Node){
-			"use":  func(v *yaml.Node) { f.Use = d.str(v, fp+".use"); f.Pos = d.pos(v) },
-			"with": func(v *yaml.Node) { f.With = d.scalarMap(v, fp+".with") },
+		d.Fields(fn, fp, map[string]func(*yaml.Node){
+			"use":  func(v *yaml.Node) { f.Use = d.Str(v, fp+".use"); f.Pos = d.Pos(v) },
+			"with": func(v *yaml.Node) { f.With = d.ScalarMap(v, fp+".with") },
 		})
 		if f.Use == "" && fn.Kind == yaml.MappingNode {
-			d.errorf(fn, fp, "missing required key \"use\"")
+			d.Errorf(fn, fp, "missing required key \"use\"")
 		}
 		out = append(out, f)
 	}
@@ -235,32 +218,32 @@ func parseFixes(d *decoder, n *yaml.Node, p string) []Fix {
 
 func parseRetry(d *decoder, n *yaml.Node, p string) Retry {
 	r := DefaultRetry
-	d.fields(n, p, map[string]func(*yaml.Node){
-		"attempts": func(v *yaml.Node) { r.Attempts = d.integer(v, p+".attempts") },
-		"initial":  func(v *yaml.Node) { r.Initial = d.duration(v, p+".initial") },
-		"max":      func(v *yaml.Node) { r.Max = d.duration(v, p+".max") },
-		"budget":   func(v *yaml.Node) { r.Budget = d.duration(v, p+".budget") },
+	d.Fields(n, p, map[string]func(*yaml.Node){
+		"attempts": func(v *yaml.Node) { r.Attempts = d.Int(v, p+".attempts") },
+		"initial":  func(v *yaml.Node) { r.Initial = d.Duration(v, p+".initial") },
+		"max":      func(v *yaml.Node) { r.Max = d.Duration(v, p+".max") },
+		"budget":   func(v *yaml.Node) { r.Budget = d.Duration(v, p+".budget") },
 		"jitter": func(v *yaml.Node) {
-			r.Jitter = d.float(v, p+".jitter")
+			r.Jitter = d.Float(v, p+".jitter")
 			if r.Jitter < 0 || r.Jitter > 1 {
-				d.errorf(v, p+".jitter", "expected a fraction from 0 to 1, got %s", v.Value)
+				d.Errorf(v, p+".jitter", "expected a fraction from 0 to 1, got %s", v.Value)
 			}
 		},
 	})
 	if r.Attempts < 0 {
-		d.errorf(n, p+".attempts", "must not be negative")
+		d.Errorf(n, p+".attempts", "must not be negative")
 	}
 	if r.Max > 0 && r.Max < r.Initial {
-		d.errorf(n, p+".max", "max (%s) is below initial (%s)", r.Max, r.Initial)
+		d.Errorf(n, p+".max", "max (%s) is below initial (%s)", r.Max, r.Initial)
 	}
 	return r
 }
 
 func parseExamples(d *decoder, n *yaml.Node, p string) Examples {
 	var e Examples
-	d.fields(n, p, map[string]func(*yaml.Node){
-		"match":    func(v *yaml.Node) { e.Match = d.strings(v, p+".match") },
-		"no_match": func(v *yaml.Node) { e.NoMatch = d.strings(v, p+".no_match") },
+	d.Fields(n, p, map[string]func(*yaml.Node){
+		"match":    func(v *yaml.Node) { e.Match = d.Strings(v, p+".match") },
+		"no_match": func(v *yaml.Node) { e.NoMatch = d.Strings(v, p+".no_match") },
 	})
 	return e
 }

@@ -23,21 +23,6 @@ var Tools = []string{
 	"terraform", "terragrunt", "tofu", "aws", "kubectl", "helm", "eksctl", "docker",
 }
 
-// Position is a place in a pattern file.
-type Position struct {
-	File   string
-	Line   int
-	Column int
-}
-
-// String formats the position as file:line:col.
-func (p Position) String() string {
-	if p.Line == 0 {
-		return p.File
-	}
-	return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Column)
-}
-
 // Pattern is one recognised class of failure and what to do about it.
 type Pattern struct {
 	ID       string

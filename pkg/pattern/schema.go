@@ -8,6 +8,8 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"gopkg.in/yaml.v3"
+
+	"github.com/self-heal/self-heal/pkg/strictyaml"
 )
 
 // Schema is the JSON Schema of the pattern file format, for editors and
@@ -21,7 +23,7 @@ var Schema []byte
 func ValidateSchema(name string, data []byte) error {
 	var doc any
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return yamlError(name, err)
+		return strictyaml.SyntaxError(name, err)
 	}
 	if m, ok := doc.(map[string]any); ok {
 		if _, legacy := m["converge"]; legacy {

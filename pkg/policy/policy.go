@@ -25,14 +25,13 @@ type Policy struct {
 	Allow []fixer.Safety
 	// AllowSource says where Allow was set (a flag or a config line).
 	AllowSource string
-	// Explicit lists patterns, stacks or fixers allowed to run
-	// destructive fixes in production ("pattern:id", "stack:glob",
-	// "fixer:name").
-	Explicit []string
+	// Explicit lists the rules allowing destructive fixes in production.
+	Explicit []AllowRule
 	// Untrusted is set for runs triggered by forks; no fixer with side
 	// effects runs unless TrustForks is set.
-	Untrusted  bool
-	TrustForks bool
+	Untrusted   bool
+	TrustForks  bool
+	TrustSource string
 	// DisabledFixers and DisabledPatterns are turned off entirely.
 	DisabledFixers []string
 }
@@ -81,13 +80,14 @@ func (p *Policy) Production() bool {
 func (p *Policy) Decide(s Subject) Decision {
 	for _, f := range p.DisabledFixers {
 		if f == s.Fixer {
-			return refuse("disabled-fixer", fmt.Sprintf("fixer %s is disabled by configuration", s.Fixer))
+			return refuse("disabled-fixer", fmt.Sprintf(
+				"fixer %s is disabled in %s (disable.fixers); remove it there to allow it", s.Fixer, ConfigPath))
 		}
 	}
 	if p.Untrusted && !p.TrustForks && !s.RetryOnly {
 		return refuse("untrusted-trigger",
 			"the run was triggered from a fork or pull_request_target; fixers with side effects "+
-				"run only when the configuration trusts such triggers")
+				"run only with trust_forks: true in "+ConfigPath)
 	}
 	if len(p.Allow) > 0 {
 		for _, a := range p.Allow {
@@ -95,7 +95,7 @@ func (p *Policy) Decide(s Subject) Decision {
 				return Decision{Allowed: true, Rule: "allow " + p.AllowSource}
 			}
 		}
-		return refuse("allow", fmt.Sprintf("%s fixes are not in the allowed classes (%s); add %s to allow it",
+		return refuse("allow", fmt.Sprintf("%s fixes are not in the allowed classes set by %s; add %s there to allow it",
 			s.Safety, p.AllowSource, s.Safety))
 	}
 	if !p.Production() {
@@ -107,33 +107,32 @@ func (p *Policy) Decide(s Subject) Decision {
 	case fixer.Disruptive:
 		return Decision{Allowed: true, NeedsBackup: true, Rule: "production: disruptive after backup"}
 	}
-	if p.explicitlyAllowed(s) {
-		return Decision{Allowed: true, Rule: "production: explicit allow"}
+	if r, ok := p.explicitAllow(s); ok {
+		return Decision{Allowed: true, Rule: fmt.Sprintf("production: explicit allow at %s", r.Pos)}
 	}
 	return refuse("production-destructive", fmt.Sprintf(
-		"%s is destructive and %q is production; allow it explicitly for pattern %s or its stack",
-		s.Fixer, p.Environment, s.Pattern))
+		"%s is destructive and %q is production; to allow it add to %s: "+
+			"allow: [{pattern: %s}] (or a stack or fixer entry)",
+		s.Fixer, p.Environment, ConfigPath, s.Pattern))
 }
 
-func (p *Policy) explicitlyAllowed(s Subject) bool {
-	for _, e := range p.Explicit {
-		kind, val, _ := strings.Cut(e, ":")
-		switch kind {
-		case "pattern":
-			if val == s.Pattern {
-				return true
-			}
-		case "fixer":
-			if val == s.Fixer {
-				return true
-			}
-		case "stack":
-			if ok, _ := path.Match(val, s.Stack); ok {
-				return true
+// explicitAllow finds the first allow rule whose set fields all match.
+func (p *Policy) explicitAllow(s Subject) (AllowRule, bool) {
+	for _, r := range p.Explicit {
+		if r.Pattern != "" && r.Pattern != s.Pattern {
+			continue
+		}
+		if r.Fixer != "" && r.Fixer != s.Fixer {
+			continue
+		}
+		if r.Stack != "" {
+			if ok, _ := path.Match(r.Stack, s.Stack); !ok {
+				continue
 			}
 		}
+		return r, true
 	}
-	return false
+	return AllowRule{}, false
 }
 
 func refuse(rule, reason string) Decision {
