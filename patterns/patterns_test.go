@@ -1,6 +1,7 @@
 package patterns_test
 
 import (
+	"io"
 	"io/fs"
 	"path"
 	"sort"
@@ -59,18 +60,24 @@ func load(t *testing.T) *pattern.Set {
 	return set
 }
 
-// text normalises raw log text line by line, as the step's output is.
-func text(raw string) *pattern.Text {
-	var lines []string
-	for _, l := range strings.Split(raw, "\n") {
-		n := logscan.Normalize(nil, []byte(l))
-		lines = append(lines, strings.Split(string(n), "\n")...)
+// text builds the failure window of raw log text, as a step's output
+// gets one, and prepares it for matching.
+func text(t *testing.T, raw string) *pattern.Text {
+	t.Helper()
+	w, err := logscan.Scan(strings.NewReader(raw), logscan.Options{})
+	if err != nil {
+		t.Fatalf("scan: %v", err)
+	}
+	lines := make([]string, len(w.Lines))
+	for i, l := range w.Lines {
+		lines[i] = l.Text
 	}
 	return pattern.NewText(lines)
 }
 
-func winner(set *pattern.Set, raw string) (string, map[string]string) {
-	r := set.Matcher().Match(text(raw), pattern.Query{})
+func winner(t *testing.T, set *pattern.Set, raw string) (string, map[string]string) {
+	t.Helper()
+	r := set.Matcher().Match(text(t, raw), pattern.Query{})
 	if r == nil {
 		return "", nil
 	}
@@ -118,14 +125,14 @@ func TestExamples(t *testing.T) {
 	for _, p := range set.Patterns {
 		for _, g := range p.Examples.Match {
 			for _, name := range glob(t, p, g) {
-				if got, _ := winner(set, readFile(t, name)); got != p.ID {
+				if got, _ := winner(t, set, readFile(t, name)); got != p.ID {
 					t.Errorf("%s: %s is recognised as %q", p.ID, name, got)
 				}
 			}
 		}
 		for _, g := range p.Examples.NoMatch {
 			for _, name := range glob(t, p, g) {
-				for _, q := range set.Matcher().MatchAll(text(readFile(t, name)), pattern.Query{}) {
+				for _, q := range set.Matcher().MatchAll(text(t, readFile(t, name)), pattern.Query{}) {
 					if q.ID == p.ID {
 						t.Errorf("%s: no_match example %s matches", p.ID, name)
 					}
@@ -166,9 +173,32 @@ func TestTestdata(t *testing.T) {
 			if want == "nearmiss" {
 				want = sameText[path.Base(name)]
 			}
-			if got, _ := winner(set, readFile(t, name)); got != want {
+			if got, _ := winner(t, set, readFile(t, name)); got != want {
 				t.Errorf("%s: recognised as %q, want %q", name, got, want)
 			}
 		}
+	}
+}
+
+// TestLint checks that lint finds no error in the catalogue. Its warnings
+// (examples that a broader pattern also matches) are intended overlaps
+// that priorities settle; they are logged.
+func TestLint(t *testing.T) {
+	t.Parallel()
+	set := load(t)
+	scan := func(r io.Reader) ([]string, error) {
+		w, err := logscan.Scan(r, logscan.Options{})
+		lines := make([]string, len(w.Lines))
+		for i, l := range w.Lines {
+			lines[i] = l.Text
+		}
+		return lines, err
+	}
+	for _, f := range set.Lint(scan) {
+		if f.Warning {
+			t.Log(f)
+			continue
+		}
+		t.Error(f)
 	}
 }

@@ -68,7 +68,7 @@ func TestWordings(t *testing.T) {
 		t.Fatalf("read %d cases from wordings.txt, expected more", len(cases))
 	}
 	for _, c := range cases {
-		got, caps := winner(set, c.text)
+		got, caps := winner(t, set, c.text)
 		if got != c.want {
 			t.Errorf("%s: recognised as %q, want %q", c.name, got, c.want)
 			continue
