@@ -9,9 +9,15 @@ package ci
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 )
+
+// ErrNoChangeRequest is returned by a [Commenter] when the run belongs to no
+// pull or merge request, so there is nothing to comment on. Callers treat
+// it as a normal case, not as a failure to report.
+var ErrNoChangeRequest = errors.New("the run belongs to no pull or merge request")
 
 // Info says where a run happens. Empty fields are unknown.
 type Info struct {
@@ -66,6 +72,13 @@ type Masker interface {
 
 // Commenter keeps one sticky comment per key on the change request,
 // created the first time and edited in place afterwards.
+//
+// Implementations mark the comment with a hidden marker derived from key
+// (report.Marker) and find the earlier comment again by that marker, so
+// re-runs and later pushes update one comment instead of adding new ones.
+// Comment returns [ErrNoChangeRequest] when the run has no pull or merge
+// request; any other error means the comment could not be written (no
+// token, a fork's token, a refusal by the API).
 type Commenter interface {
 	Comment(ctx context.Context, key, markdown string) error
 }
