@@ -152,7 +152,8 @@ func tableRow(r *Run) string {
 	}
 	cells := []string{
 		code(nonEmpty(r.Stack, "-")), code(shorten(commandLine(r.Command), 80)),
-		string(r.Outcome), fmt.Sprint(len(r.Attempts)), pattern, nonEmpty(strings.Join(fixes, ", "), "none"),
+		string(r.Outcome), fmt.Sprint(len(r.Attempts)), pattern,
+		nonEmpty(strings.Join(fixes, ", "), "none"),
 	}
 	for i, c := range cells {
 		cells[i] = strings.ReplaceAll(c, "|", `\|`)
