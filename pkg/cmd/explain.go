@@ -80,7 +80,7 @@ func runExplain(c *cobra.Command, env *Env, f *explainFlags, name string) error 
 		return &usageError{msg: fmt.Sprintf("--format must be text or json, got %q", f.format),
 			example: c.Example}
 	}
-	cfg, err := policy.ReadConfig(filepath.Join(env.Dir, policy.ConfigPath))
+	cfg, err := policy.ReadConfig(display(env.Dir, filepath.Join(env.Dir, policy.ConfigPath)))
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package cmd
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/self-heal/self-heal/pkg/pattern"
 	"github.com/self-heal/self-heal/pkg/policy"
@@ -23,16 +24,14 @@ func loadPatterns(env *Env, dir string, extra []string, disabled ...string) (*pa
 	}
 	layers = append(layers, pattern.Layer{Name: "builtin", Files: builtins})
 
-	repo, err := pattern.ReadPath(filepath.Join(dir, RepoPatternDir), true)
+	repo, err := pattern.ReadPath(display(env.Dir, filepath.Join(dir, RepoPatternDir)), true)
 	if err != nil {
 		return nil, err
 	}
 	layers = append(layers, pattern.Layer{Name: RepoPatternDir, Files: repo})
 
 	for _, p := range extra {
-		if !filepath.IsAbs(p) {
-			p = filepath.Join(dir, p)
-		}
+		p = display(env.Dir, absFrom(dir, p))
 		files, err := pattern.ReadPath(p, false)
 		if err != nil {
 			return nil, err
@@ -57,4 +56,15 @@ func loadPatterns(env *Env, dir string, extra []string, disabled ...string) (*pa
 		fmt.Fprintf(env.Stderr, "self-heal: warning: %s\n", w)
 	}
 	return set, nil
+}
+
+// display shortens a path under the working directory to a relative one,
+// so that positions in messages read as the user wrote them. The process
+// runs in env.Dir, so the relative path opens the same file.
+func display(wd, p string) string {
+	rel, err := filepath.Rel(wd, p)
+	if err != nil || strings.HasPrefix(rel, "..") {
+		return p
+	}
+	return rel
 }

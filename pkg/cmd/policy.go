@@ -49,7 +49,7 @@ func newPolicyCmd(env *Env) *cobra.Command {
 		Example: "self-heal policy explain --environment production",
 		Args:    cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			cfg, err := policy.ReadConfig(filepath.Join(env.Dir, policy.ConfigPath))
+			cfg, err := policy.ReadConfig(display(env.Dir, filepath.Join(env.Dir, policy.ConfigPath)))
 			if err != nil {
 				return err
 			}

@@ -123,7 +123,7 @@ func runRun(c *cobra.Command, env *Env, f *runFlags, args []string) (err error) 
 // buildEngine loads patterns and policy and wires the engine.
 func buildEngine(env *Env, f *runFlags, dir string, sigs <-chan os.Signal, observe func(report.Attempt),
 ) (*heal.Engine, *redact.Redactor, error) {
-	cfg, err := policy.ReadConfig(filepath.Join(dir, policy.ConfigPath))
+	cfg, err := policy.ReadConfig(display(env.Dir, filepath.Join(dir, policy.ConfigPath)))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -110,10 +110,14 @@ func (p *Policy) Decide(s Subject) Decision {
 	if r, ok := p.explicitAllow(s); ok {
 		return Decision{Allowed: true, Rule: fmt.Sprintf("production: explicit allow at %s", r.Pos)}
 	}
+	pattern := s.Pattern
+	if pattern == "" {
+		pattern = "<pattern id>"
+	}
 	return refuse("production-destructive", fmt.Sprintf(
 		"%s is destructive and %q is production; to allow it add to %s: "+
 			"allow: [{pattern: %s}] (or a stack or fixer entry)",
-		s.Fixer, p.Environment, ConfigPath, s.Pattern))
+		s.Fixer, p.Environment, ConfigPath, pattern))
 }
 
 // explicitAllow finds the first allow rule whose set fields all match.
