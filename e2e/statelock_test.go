@@ -24,7 +24,7 @@ const stateKey = "stack/terraform.tfstate"
 func TestStateLock_StaleLockIsForced(t *testing.T) {
 	bin := harness.SelfHealBinary(t)
 	endpoint := harness.StartMoto(t)
-	a := harness.NewAWS(t, endpoint)
+	a := harness.NewAWS(endpoint)
 	env := harness.TerraformEnv(t, endpoint)
 
 	for _, tc := range []struct{ name, lockTable string }{
@@ -113,7 +113,7 @@ func checkBackup(t *testing.T, backups []string, artifacts string, before *harne
 func TestStateLock_LiveHolderIsWaitedFor(t *testing.T) {
 	bin := harness.SelfHealBinary(t)
 	endpoint := harness.StartMoto(t)
-	a := harness.NewAWS(t, endpoint)
+	a := harness.NewAWS(endpoint)
 	env := harness.TerraformEnv(t, endpoint)
 	s := newStack(t, a, env, harness.Backend{Endpoint: endpoint, Bucket: "live", Key: stateKey})
 

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -25,11 +24,10 @@ type AWS struct {
 
 // NewAWS returns clients for endpoint with the fake credentials of
 // [TerraformEnv]. It reads nothing from the environment.
-func NewAWS(t testing.TB, endpoint string) *AWS {
-	t.Helper()
+func NewAWS(endpoint string) *AWS {
 	cfg := aws.Config{
 		Region:       "us-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider("testing", "testing", ""),
+		Credentials:  credentials.NewStaticCredentialsProvider(accessKeyID, secretAccessKey, ""),
 		BaseEndpoint: aws.String(endpoint),
 	}
 	return &AWS{

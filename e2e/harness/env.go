@@ -7,6 +7,13 @@ import (
 	"testing"
 )
 
+// The fake credentials moto is given. The secret is a value found nowhere
+// else, since self-heal masks secrets from the environment in its reports.
+const (
+	accessKeyID     = "AKIAE2EFAKEACCESSKEY"
+	secretAccessKey = "e2e-fake-secret-access-key"
+)
+
 // TerraformEnv returns the environment for terraform and self-heal in a
 // test: this process's environment without its TF_* and AWS_* variables,
 // plus a terraform CLI configuration of the test's own, no checkpoint
@@ -29,8 +36,8 @@ func TerraformEnv(t testing.TB, endpoint string) []string {
 		"TF_CLI_CONFIG_FILE="+rc,
 		"CHECKPOINT_DISABLE=1",
 		"TF_IN_AUTOMATION=1",
-		"AWS_ACCESS_KEY_ID=testing",
-		"AWS_SECRET_ACCESS_KEY=testing",
+		"AWS_ACCESS_KEY_ID="+accessKeyID,
+		"AWS_SECRET_ACCESS_KEY="+secretAccessKey,
 		"AWS_REGION=us-east-1",
 		"AWS_EC2_METADATA_DISABLED=true",
 		"AWS_ENDPOINT_URL="+endpoint,

@@ -25,7 +25,7 @@ func TestRepoRoot(t *testing.T) {
 
 func TestStartMoto(t *testing.T) {
 	endpoint := harness.StartMoto(t)
-	a := harness.NewAWS(t, endpoint)
+	a := harness.NewAWS(endpoint)
 	ctx := context.Background()
 	if err := a.CreateBucket(ctx, "probe"); err != nil {
 		t.Fatal(err)
@@ -48,7 +48,7 @@ func TestStartMoto(t *testing.T) {
 // terraform itself refuses to run on the state.
 func TestStack_LeaveStaleLock(t *testing.T) {
 	endpoint := harness.StartMoto(t)
-	a := harness.NewAWS(t, endpoint)
+	a := harness.NewAWS(endpoint)
 	env := harness.TerraformEnv(t, endpoint)
 	host, err := os.Hostname()
 	if err != nil {
