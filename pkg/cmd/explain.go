@@ -98,7 +98,9 @@ func runExplain(c *cobra.Command, env *Env, f *explainFlags, name string) error 
 	}
 	cmd := heal.Classify(strings.Fields(f.command), env.Dir)
 	texts := windowTexts(w)
-	m := set.Matcher().Match(pattern.NewText(texts), pattern.Query{Tool: cmd.Tool, Goal: cmd.Goal})
+	q := cmd.Query()
+	q.Stack = ""
+	m := set.Matcher().Match(pattern.NewText(texts), q)
 	ex := explanation{AlsoMatched: []string{}, Plan: []explainedFix{}}
 	if m != nil {
 		ex = explain(c, env, f, set, pol, m, w, cmd)

@@ -2,8 +2,11 @@ package heal
 
 import (
 	"os"
+	"slices"
 	"path/filepath"
 	"strings"
+
+	"github.com/self-heal/self-heal/pkg/pattern"
 )
 
 // Command is what self-heal understands of a command line: the tool, its
@@ -14,6 +17,16 @@ type Command struct {
 	Stack string
 }
 
+// Query is the matcher's view of the command. A program self-heal does not
+// know (make, a script) leaves tool and goal open, so that every pattern's
+// scope admits what it prints.
+func (c Command) Query() pattern.Query {
+	if !slices.Contains(pattern.Tools, c.Tool) {
+		return pattern.Query{Stack: c.Stack}
+	}
+	return pattern.Query{Tool: c.Tool, Goal: c.Goal, Stack: c.Stack}
+}
+
 // shells run their command from a -c string.
 var shells = map[string]bool{"sh": true, "bash": true, "zsh": true, "dash": true}
 
@@ -22,8 +35,7 @@ var terraformFamily = map[string]bool{"terraform": true, "tofu": true, "terragru
 
 // Classify derives tool, goal and stack from a command line and its
 // working directory. A shell's -c script is classified by its first
-// command; anything unknown leaves the fields empty, which every pattern
-// scope admits.
+// command; for a program it does not know, only the tool's name is kept.
 func Classify(args []string, dir string) Command {
 	args = unwrap(args)
 	if len(args) == 0 {

@@ -234,9 +234,7 @@ func (l *loop) recognise(att *report.Attempt, w logscan.Window) {
 		texts[i] = ln.Text
 	}
 	att.Excerpt = excerpt(texts)
-	m := l.e.o.Patterns.Matcher().Match(pattern.NewText(texts), pattern.Query{
-		Tool: l.cmd.Tool, Goal: l.cmd.Goal, Stack: l.cmd.Stack,
-	})
+	m := l.e.o.Patterns.Matcher().Match(pattern.NewText(texts), l.cmd.Query())
 	if m == nil {
 		att.Fingerprint = unknownFingerprint(texts)
 		l.e.statusf("attempt %d failed (exit %d); no pattern recognised the failure", att.Number, att.ExitCode)
