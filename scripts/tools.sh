@@ -28,10 +28,10 @@ act() {
 }
 
 # openapi installs @octokit/openapi with npm into $cache/openapi/<version>
-# and prints the path of the api.github.com description (dereferenced JSON).
+# and prints the path of the api.github.com description (JSON, with $refs).
 openapi() {
   local dir="$cache/openapi/$OPENAPI_VERSION"
-  local spec="$dir/node_modules/@octokit/openapi/generated/api.github.com.deref.json"
+  local spec="$dir/node_modules/@octokit/openapi/generated/api.github.com.json"
   if [ ! -f "$spec" ]; then
     echo "tools: installing @octokit/openapi@$OPENAPI_VERSION into $dir" >&2
     mkdir -p "$dir"
