@@ -56,6 +56,11 @@ const (
 	issueOnly = `{"issue": {"number": 10}}`
 )
 
+// onBranch makes the job's trigger event on the main branch.
+func onBranch(event string) func(env) {
+	return func(e env) { e["GITHUB_EVENT_NAME"], e["GITHUB_REF"] = event, "refs/heads/main" }
+}
+
 func TestDetect(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -101,17 +106,17 @@ func TestPlatform_Info(t *testing.T) {
 		},
 		{
 			name: "comment on a pull request", payload: prComment,
-			change: func(e env) { e["GITHUB_EVENT_NAME"], e["GITHUB_REF"] = "issue_comment", "refs/heads/main" },
+			change: onBranch("issue_comment"),
 			want:   func(i *ci.Info) { i.ChangeRequest, i.Commit = "9", "aaaaaaa" },
 		},
 		{
 			name: "comment on an issue", payload: issueOnly,
-			change: func(e env) { e["GITHUB_EVENT_NAME"], e["GITHUB_REF"] = "issue_comment", "refs/heads/main" },
+			change: onBranch("issue_comment"),
 			want:   func(i *ci.Info) { i.ChangeRequest, i.Commit = "", "aaaaaaa" },
 		},
 		{
 			name: "push", payload: `{"ref": "refs/heads/main"}`,
-			change: func(e env) { e["GITHUB_EVENT_NAME"], e["GITHUB_REF"] = "push", "refs/heads/main" },
+			change: onBranch("push"),
 			want:   func(i *ci.Info) { i.ChangeRequest, i.Commit = "", "aaaaaaa" },
 		},
 		{
@@ -205,7 +210,8 @@ func TestPlatform_commandErrors(t *testing.T) {
 		t.Errorf("SetOutput() into a missing directory = nil, want an error")
 	}
 	injected := "x\n_GitHubActionsFileCommandDelimeter_\nevil<<EOF"
-	if err := actions.New(actions.Config{Getenv: jobEnv(t, "").getenv}).SetOutput("a", injected); err == nil {
+	p = actions.New(actions.Config{Getenv: jobEnv(t, "").getenv})
+	if err := p.SetOutput("a", injected); err == nil {
 		t.Errorf("SetOutput() with the delimiter in the value = nil, want an error")
 	}
 }

@@ -171,7 +171,7 @@ func TestPlatform_Comment_notAttempted(t *testing.T) {
 		{name: "fork", payload: forkPR, wantErr: "fork"},
 		{
 			name: "push", payload: `{"ref": "refs/heads/main"}`, is: ci.ErrNoChangeRequest,
-			change: func(e env) { e["GITHUB_EVENT_NAME"], e["GITHUB_REF"] = "push", "refs/heads/main" },
+			change: onBranch("push"),
 		},
 	}
 	for _, tt := range tests {

@@ -279,7 +279,8 @@ func cloneWithBody(r *http.Request, body []byte) *http.Request {
 }
 
 // handle serves one operation.
-func (s *Server) handle(op string, r *http.Request, params map[string]string, body []byte) response {
+func (s *Server) handle(op string, r *http.Request, params map[string]string, body []byte,
+) response {
 	if params["owner"] != s.owner || params["repo"] != s.repo {
 		return errorResponse(http.StatusNotFound, "Not Found")
 	}
