@@ -9,11 +9,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"github.com/self-heal/self-heal/fixers"
+	"github.com/self-heal/self-heal/gitlab"
 	"github.com/self-heal/self-heal/patterns"
 	"github.com/self-heal/self-heal/pkg/ci"
 	"github.com/self-heal/self-heal/pkg/cmd"
@@ -45,11 +47,22 @@ func run() int {
 		Dir:      dir,
 		Builtins: patterns.FS,
 		Registry: reg,
-		Platform: ci.Local{W: os.Stderr},
+		Platform: platform(),
 		Notify:   notify,
 		Version:  version,
 	}
 	return cmd.Main(context.Background(), os.Args[1:], env)
+}
+
+// platform picks the CI adapter the environment describes, or the
+// terminal when it describes none.
+func platform() ci.Platform {
+	switch {
+	case gitlab.Detected(os.Getenv):
+		return gitlab.New(os.Getenv,
+			gitlab.WithWriter(os.Stderr), gitlab.WithHTTPClient(http.DefaultClient))
+	}
+	return ci.Local{W: os.Stderr}
 }
 
 // notify catches SIGINT and SIGTERM so that `run` can forward them to the
