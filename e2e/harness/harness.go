@@ -2,9 +2,10 @@
 // moto_server for AWS, the terraform on PATH with its s3 backend, and the
 // self-heal binary built from this repository.
 //
-// Every process it starts is stopped by its PID when the test ends. It
-// does not run in parallel with itself: the tests that use it look at the
-// terraform processes alive on the host. The tests carry the e2e build tag;
+// Every process it starts is stopped by its PID when the test ends. Tests
+// that use it must not run in parallel, not even across packages (see
+// [Run]): the fixers under test look at the terraform processes alive on
+// the host. The tests carry the e2e build tag;
 // this package has none so that it is always compiled and vetted.
 package harness
 
@@ -17,6 +18,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -33,12 +35,38 @@ var build struct {
 
 // Run runs the tests of m and then removes the binary that
 // [SelfHealBinary] built. Call it from TestMain: os.Exit(harness.Run(m)).
+//
+// It holds an exclusive lock on a file in the temporary directory while
+// the tests run, so that the test binaries of several e2e packages, which
+// go test starts in parallel, take turns: their terraform processes would
+// otherwise be taken for live lock holders by each other's fixers.
 func Run(m *testing.M) int {
+	release, err := lockHost()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
+		return 1
+	}
+	defer release()
+
 	code := m.Run()
 	if build.dir != "" {
 		_ = os.RemoveAll(build.dir)
 	}
 	return code
+}
+
+// lockHost waits for the host-wide e2e lock and returns its release.
+func lockHost() (func(), error) {
+	path := filepath.Join(os.TempDir(), "self-heal-e2e.lock")
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o666)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	return func() { f.Close() }, nil
 }
 
 // RepoRoot returns the root of this repository: the first directory, from
