@@ -1,192 +1,194 @@
-// Package redact masks secrets in everything that leaves the job: report
-// files, comments, summaries and the ledger.
+// Package redact masks secrets in text that leaves the job: the report,
+// the pull or merge request comment, the job summary, JSON files and the
+// ledger.
 //
-// A [Redactor] knows secret values (from secret-looking environment
-// variables and from masks registered during the run) and hides them in
-// their plain form and in the encodings they commonly travel in: JSON
-// string escapes, URL escapes and base64 at any alignment. It also hides
-// token shapes it was never told about: AWS keys, GitHub and GitLab
-// tokens, JWTs, PEM private keys and bearer headers. It does not touch the
-// step's own output, which passes through unchanged.
+// A [Redactor] masks three kinds of secrets:
+//
+//   - values it knows: the values of environment variables whose names
+//     look secret, and values registered with [Redactor.Add]. Each is
+//     masked as it is and in the encodings that carry it into logs and
+//     documents: JSON string escaping, URL query and path escaping, and
+//     standard and URL-safe base64 with or without padding, also where the
+//     value sits inside a longer base64 string (credentials in a Basic
+//     authorization header, a base64-encoded config file);
+//   - token shapes, known or not: AWS access key ids, AWS secret keys and
+//     session tokens next to their label, GitHub, GitLab and Slack tokens,
+//     JWTs, PEM private key blocks, the credentials of an Authorization
+//     header or a Bearer token, and the password in a URL;
+//   - nothing else: a secret that matches no shape and was never known, or
+//     one shorter than [MinLength], passes through.
+//
+// Every match becomes [Mask]. Matches that overlap or touch become one
+// mask, so no part of one secret survives next to another. Redacting is
+// idempotent: redacting a redacted text changes nothing.
+//
+// The package does not read the environment itself and does not log.
 package redact
 
 import (
-	"encoding/base64"
-	"encoding/json"
-	"net/url"
-	"regexp"
-	"sort"
+	"bytes"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
-// Mask replaces every hidden value.
+// Mask replaces every secret.
 const Mask = "***"
 
-// minSecret is the shortest value treated as a secret; shorter ones
-// ("1", "true") would mask ordinary words.
-const minSecret = 6
+// MinLength is the length below which a value is not treated as a secret:
+// masking every "admin" or "12345" in a report hides more than it
+// protects.
+const MinLength = 6
 
-// secretWords mark an environment variable's value as secret.
-var secretWords = []string{
-	"TOKEN", "SECRET", "PASSWORD", "PASSWD", "KEY", "CREDENTIAL", "AUTH", "PRIVATE", "SESSION",
-}
+// maxPasses bounds the passes over one text. A pass after the first finds
+// something new only when masking created a match (a secret that contains
+// the mask, a shape whose boundary moved); the passes stop at the first
+// that changes nothing, which makes redacting idempotent.
+const maxPasses = 64
 
-// Redactor hides secrets. It is safe for concurrent use.
+// Redactor masks secrets. It is safe for concurrent use. The zero value
+// and a nil *Redactor know no values and mask token shapes only.
 type Redactor struct {
-	mu       sync.RWMutex
-	secrets  map[string]bool
-	replacer *strings.Replacer
+	mu      sync.Mutex // serialises Add
+	secrets map[string]bool
+	known   atomic.Pointer[matcher]
 }
 
-// New returns a redactor that knows the values of the secret-looking
-// variables of env (os.Environ form).
+// New returns a Redactor that knows the secret values in env, given in
+// [os.Environ] form: the values of variables whose names look secret
+// (see [SecretName]) and are at least [MinLength] bytes long.
 func New(env []string) *Redactor {
-	r := &Redactor{secrets: map[string]bool{}}
+	r := &Redactor{}
+	var values []string
 	for _, kv := range env {
 		name, value, ok := strings.Cut(kv, "=")
-		if ok && secretName(name) {
-			r.secrets[value] = true
+		if ok && SecretName(name) {
+			values = append(values, value)
 		}
 	}
-	r.rebuild()
+	r.add(values...)
 	return r
 }
 
-func secretName(name string) bool {
-	upper := strings.ToUpper(name)
+// secretWords make a variable name look secret.
+var secretWords = []string{
+	"TOKEN", "SECRET", "PASSWORD", "PASSWD", "PASSPHRASE", "KEY", "CREDENTIAL",
+	"CREDS", "AUTH", "PRIVATE", "SESSION", "JWT",
+}
+
+// notSecretWords are names that contain a secret word and are not secret.
+var notSecretWords = []string{"AUTHOR", "KEYBOARD"}
+
+// SecretName reports whether a variable named name holds a secret: its
+// upper-cased name contains TOKEN, SECRET, PASSWORD, PASSWD, PASSPHRASE,
+// KEY (AWS_ACCESS_KEY_ID included), CREDENTIAL, CREDS, AUTH, PRIVATE,
+// SESSION or JWT, and is not an author's name or email.
+func SecretName(name string) bool {
+	name = strings.ToUpper(name)
+	for _, w := range notSecretWords {
+		name = strings.ReplaceAll(name, w, "")
+	}
 	for _, w := range secretWords {
-		if strings.Contains(upper, w) {
+		if strings.Contains(name, w) {
 			return true
 		}
 	}
 	return false
 }
 
-// Add registers a secret learnt during the run, such as refreshed
-// credentials. Values shorter than six bytes are ignored.
+// Add registers a secret value, such as a refreshed credential, from now
+// on. Values shorter than [MinLength] are ignored.
 func (r *Redactor) Add(secret string) {
+	r.add(secret)
+}
+
+func (r *Redactor) add(values ...string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.secrets[secret] {
+	if r.secrets == nil {
+		r.secrets = map[string]bool{}
+	}
+	added := false
+	for _, v := range values {
+		if len(v) >= MinLength && !r.secrets[v] {
+			r.secrets[v] = true
+			added = true
+		}
+	}
+	if !added {
 		return
 	}
-	r.secrets[secret] = true
-	r.rebuild()
+
+	var forms []string
+	for v := range r.secrets {
+		forms = append(forms, variants(v)...)
+	}
+	slices.Sort(forms)
+	r.known.Store(newMatcher(slices.Compact(forms), false))
 }
 
-// rebuild compiles every known secret, in every encoding, into one
-// replacer; longer forms come first so that they win over their parts.
-func (r *Redactor) rebuild() {
-	forms := map[string]bool{}
-	for s := range r.secrets {
-		if len(s) < minSecret {
-			continue
-		}
-		for _, f := range encodings(s) {
-			if len(f) >= minSecret {
-				forms[f] = true
-			}
-		}
-	}
-	list := make([]string, 0, len(forms))
-	for f := range forms {
-		list = append(list, f)
-	}
-	sort.Slice(list, func(i, j int) bool {
-		if len(list[i]) != len(list[j]) {
-			return len(list[i]) > len(list[j])
-		}
-		return list[i] < list[j]
-	})
-	pairs := make([]string, 0, 2*len(list))
-	for _, f := range list {
-		pairs = append(pairs, f, Mask)
-	}
-	r.replacer = strings.NewReplacer(pairs...)
-}
-
-// encodings lists the forms a secret may take in text.
-func encodings(s string) []string {
-	out := []string{s, url.QueryEscape(s), url.PathEscape(s)}
-	if b, err := json.Marshal(s); err == nil {
-		j := string(b[1 : len(b)-1])
-		// Some encoders escape the solidus too; Go's escapes <, > and &.
-		out = append(out, j, strings.ReplaceAll(j, "/", `\/`), jsonNoHTML(s))
-	}
-	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding} {
-		out = append(out, base64Cores(enc, []byte(s))...)
-	}
-	return out
-}
-
-func jsonNoHTML(s string) string {
-	var b strings.Builder
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(s)
-	out := strings.TrimSuffix(b.String(), "\n")
-	return out[1 : len(out)-1]
-}
-
-// base64Cores returns, for each of the three alignments a value can have
-// inside a longer base64 stream, the characters that depend on the value's
-// bytes alone.
-func base64Cores(enc *base64.Encoding, b []byte) []string {
-	var out []string
-	for k := 0; k < 3; k++ {
-		buf := make([]byte, k+len(b))
-		copy(buf[k:], b)
-		e := enc.EncodeToString(buf)
-		from := (8*k + 5) / 6
-		to := 8 * (k + len(b)) / 6
-		if to > from {
-			out = append(out, e[from:to])
-		}
-	}
-	return out
-}
-
-// shapes are token forms hidden even when their values are unknown. A
-// pattern with a group hides only the group.
-var shapes = []*regexp.Regexp{
-	regexp.MustCompile(`\b(?:AKIA|ASIA)[A-Z0-9]{16}\b`),
-	regexp.MustCompile(`(?i)(?:aws_secret_access_key|secretaccesskey)["'\s:=]+([A-Za-z0-9/+=]{40})`),
-	regexp.MustCompile(`(?i)(?:aws_session_token|sessiontoken)["'\s:=]+([A-Za-z0-9/+=]{100,})`),
-	regexp.MustCompile(`\bgh[pousr]_[A-Za-z0-9]{36,}\b`),
-	regexp.MustCompile(`\bgithub_pat_[A-Za-z0-9_]{22,}\b`),
-	regexp.MustCompile(`\bglpat-[A-Za-z0-9_-]{20,}`),
-	regexp.MustCompile(`\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+`),
-	regexp.MustCompile(`-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----`),
-	regexp.MustCompile(`(?i)\bauthorization:\s*(?:bearer|token|basic)\s+([^\s"']+)`),
-}
-
-// String returns s with every known secret and token shape masked.
+// String returns s with every secret masked.
 func (r *Redactor) String(s string) string {
-	r.mu.RLock()
-	rep := r.replacer
-	r.mu.RUnlock()
-	s = rep.Replace(s)
-	for _, re := range shapes {
-		s = maskShape(re, s)
+	out, changed := r.redact([]byte(s))
+	if !changed {
+		return s
 	}
-	return s
+	return string(out)
 }
 
-// Bytes is [Redactor.String] for byte slices.
+// Bytes returns b with every secret masked. It never modifies b; when
+// there is nothing to mask it returns b itself.
 func (r *Redactor) Bytes(b []byte) []byte {
-	return []byte(r.String(string(b)))
+	out, _ := r.redact(b)
+	return out
 }
 
-func maskShape(re *regexp.Regexp, s string) string {
-	if re.NumSubexp() == 0 {
-		return re.ReplaceAllLiteralString(s, Mask)
+// redact masks b until nothing more is found, and reports whether it
+// changed anything.
+func (r *Redactor) redact(b []byte) ([]byte, bool) {
+	var known *matcher
+	if r != nil {
+		known = r.known.Load()
 	}
-	return re.ReplaceAllStringFunc(s, func(m string) string {
-		sub := re.FindStringSubmatchIndex(m)
-		if sub[2] < 0 {
-			return Mask
+	changed := false
+	for range maxPasses {
+		spans := shapeSpans(b, known.spans(b, nil))
+		if len(spans) == 0 {
+			break
 		}
-		return m[:sub[2]] + Mask + m[sub[3]:]
-	})
+		out := mask(b, spans)
+		if bytes.Equal(out, b) {
+			break
+		}
+		b, changed = out, true
+	}
+	return b, changed
+}
+
+// span is a byte range to mask.
+type span struct{ start, end int }
+
+// addSpan adds [start, end) to spans, which are disjoint and sorted, and
+// merges it with those it overlaps or touches. Spans must come in order
+// of their end.
+func addSpan(spans []span, start, end int) []span {
+	for len(spans) > 0 && spans[len(spans)-1].end >= start {
+		last := spans[len(spans)-1]
+		start, end = min(start, last.start), max(end, last.end)
+		spans = spans[:len(spans)-1]
+	}
+	return append(spans, span{start, end})
+}
+
+// mask returns a copy of b with each span replaced by [Mask].
+func mask(b []byte, spans []span) []byte {
+	out := make([]byte, 0, len(b))
+	prev := 0
+	for _, s := range spans {
+		out = append(out, b[prev:s.start]...)
+		out = append(out, Mask...)
+		prev = s.end
+	}
+	return append(out, b[prev:]...)
 }
