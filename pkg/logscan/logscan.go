@@ -18,8 +18,9 @@ type Options struct {
 	MaxLine int // bytes of one line kept; the rest of a longer line is dropped (default 64 KiB)
 	MaxKept int // bytes of error blocks kept; oldest blocks are dropped first (default 4 MiB)
 	MaxTail int // bytes of tail lines kept; oldest tail lines are dropped first (default 1 MiB)
-	// Hot marks a raw line as the start of an error block; nil means
-	// [DefaultHot]. It is called on every line, so it must be fast.
+	// Hot marks a raw line (cut to MaxLine) as the start of an error
+	// block; nil means [DefaultHot]. It is called on every line, under
+	// the scanner's lock, so it must be fast.
 	Hot func(raw []byte) bool
 }
 

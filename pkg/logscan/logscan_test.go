@@ -449,3 +449,14 @@ func Example() {
 	// Error: Error acquiring the state lock
 	// ID: 538096fe-a194-9191
 }
+
+func ExampleNormalize() {
+	raw := []byte("2024-05-01T12:00:00.1234567Z \x1b[31m│\x1b[0m   Error:  \x1b[1mtimeout\x1b[0m\r")
+	fmt.Printf("%q\n", logscan.Normalize(nil, raw))
+
+	record := []byte(`{"level":"error","msg":"Error: boom\n\u001b[2mdetail\u001b[0m"}`)
+	fmt.Printf("%q\n", logscan.Normalize(nil, record))
+	// Output:
+	// "Error: timeout"
+	// "{\"level\":\"error\",\"msg\":\"Error: boom\ndetail\"}"
+}
