@@ -29,8 +29,8 @@ func (p *Platform) section(title string, collapsed bool) func() {
 	if collapsed {
 		opts = "[collapsed=true]"
 	}
-	fmt.Fprintf(p.out, sectionStart, p.now().Unix(), name, opts, oneLine(title))
-	return func() { fmt.Fprintf(p.out, sectionEnd, p.now().Unix(), name) }
+	_, _ = fmt.Fprintf(p.out, sectionStart, p.now().Unix(), name, opts, oneLine(title))
+	return func() { _, _ = fmt.Fprintf(p.out, sectionEnd, p.now().Unix(), name) }
 }
 
 // sectionName turns title into a section name GitLab accepts (letters,

@@ -1,6 +1,7 @@
 package gitlab_test
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"os"
@@ -35,13 +36,12 @@ type input struct {
 // readDocs decodes every YAML document of path.
 func readDocs(t *testing.T, path string) []map[string]yaml.Node {
 	t.Helper()
-	f, err := os.Open(path)
+	body, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
 	var docs []map[string]yaml.Node
-	dec := yaml.NewDecoder(f)
+	dec := yaml.NewDecoder(bytes.NewReader(body))
 	for {
 		var d map[string]yaml.Node
 		err := dec.Decode(&d)

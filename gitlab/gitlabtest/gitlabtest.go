@@ -156,7 +156,7 @@ type userJSON struct {
 func (s *Server) toJSON(n Note) noteJSON {
 	return noteJSON{
 		ID: n.ID, Body: n.Body, System: n.System,
-		Author:       userJSON{ID: n.Author.ID, Username: n.Author.Username},
+		Author:       userJSON(n.Author),
 		CreatedAt:    time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(n.ID)),
 		NoteableType: "MergeRequest", NoteableIID: s.cfg.MergeRequestIID,
 	}

@@ -95,7 +95,8 @@ func (s *Server) noteBody(r *http.Request) (string, bool) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&in); err != nil || in.Body == nil || *in.Body == "" {
-		s.reportf("%s %s: body %s, want {\"body\": non-empty} (%v)", r.Method, r.URL.Path, raw, err)
+		s.reportf("%s %s: body %s, want {\"body\": non-empty} (%v)",
+			r.Method, r.URL.Path, raw, err)
 		return "", false
 	}
 	return *in.Body, true
@@ -123,8 +124,7 @@ func (s *Server) currentUser(w http.ResponseWriter, r *http.Request) {
 	if r.URL.RawQuery != "" {
 		s.reportf("GET /user with query %q", r.URL.RawQuery)
 	}
-	u := s.cfg.User
-	writeJSON(w, http.StatusOK, userJSON{ID: u.ID, Username: u.Username})
+	writeJSON(w, http.StatusOK, userJSON(s.cfg.User))
 }
 
 // unexpected answers every route the fake does not serve.
