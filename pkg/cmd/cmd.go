@@ -143,6 +143,7 @@ func newRoot(env *Env) *cobra.Command {
 		newPatternsCmd(env),
 		newFixersCmd(env),
 		newPolicyCmd(env),
+		newReportCmd(env),
 	)
 	return root
 }
