@@ -13,7 +13,9 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
+	"github.com/self-heal/self-heal/actions"
 	"github.com/self-heal/self-heal/fixers"
 	"github.com/self-heal/self-heal/gitlab"
 	"github.com/self-heal/self-heal/patterns"
@@ -58,6 +60,9 @@ func run() int {
 // terminal when it describes none.
 func platform() ci.Platform {
 	switch {
+	case actions.Detect(os.Getenv):
+		return actions.New(actions.Config{Getenv: os.Getenv, Stdout: os.Stdout,
+			HTTPClient: &http.Client{Timeout: 30 * time.Second}})
 	case gitlab.Detected(os.Getenv):
 		return gitlab.New(os.Getenv,
 			gitlab.WithWriter(os.Stderr), gitlab.WithHTTPClient(http.DefaultClient))
