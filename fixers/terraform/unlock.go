@@ -179,7 +179,7 @@ func (f *ForceUnlock) Apply(ctx context.Context, req fixer.Request) (fixer.Resul
 	err = tf.ForceUnlock(ctx, lock.ID)
 	switch {
 	case err != nil && alreadyReleased(err):
-		logf(req, "lock %s was already released%s", lock.ID, replacedBy(err))
+		res.Notes = append(res.Notes, fmt.Sprintf("lock %s was already released%s", lock.ID, replacedBy(err)))
 		return res, nil
 	case err != nil:
 		return res, fmt.Errorf("force-unlock %s: %w", lock.ID, err)
@@ -234,10 +234,4 @@ func replacedBy(err error) string {
 		return "; the state is now held by lock " + m[1]
 	}
 	return ""
-}
-
-func logf(req fixer.Request, format string, args ...any) {
-	if req.Log != nil {
-		req.Log.Info(fmt.Sprintf(format, args...))
-	}
 }

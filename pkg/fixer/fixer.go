@@ -109,6 +109,9 @@ type Result struct {
 	Changed []string
 	// Backups lists files written before the change (state backups).
 	Backups []string
+	// Notes are facts worth showing that are not changes, such as "lock
+	// X was already released".
+	Notes []string
 	// Env holds variables the next attempt of the step must see, such as
 	// refreshed credentials.
 	Env map[string]string

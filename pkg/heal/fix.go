@@ -124,12 +124,15 @@ func (l *loop) apply(ctx context.Context, fx fixer.Fixer, req fixer.Request, dec
 		return fx.Apply(c, req)
 	})
 	fr.Applied = true
-	fr.Changed = res.Changed
+	fr.Changed, fr.Notes = res.Changed, res.Notes
 	fr.Backups = append(fr.Backups, res.Backups...)
 	if err != nil {
 		fr.Error = err.Error()
 		l.e.statusf("%s failed: %v", fx.Name(), err)
 		return res, err
+	}
+	for _, n := range res.Notes {
+		l.e.statusf("%s: %s", fx.Name(), n)
 	}
 	if len(res.Changed) == 0 {
 		l.e.statusf("%s: changed nothing", fx.Name())

@@ -106,6 +106,7 @@ type Fix struct {
 	Rule    string   `json:"rule,omitempty"`
 	Applied bool     `json:"applied"`
 	Changed []string `json:"changed,omitempty"`
+	Notes   []string `json:"notes,omitempty"`
 	Backups []string `json:"backups,omitempty"`
 	Error   string   `json:"error,omitempty"`
 	Elapsed Duration `json:"duration,omitempty"`

@@ -65,6 +65,9 @@ func writeFixText(b *strings.Builder, attempt int, f Fix) {
 	for _, c := range f.Changed {
 		fmt.Fprintf(b, "            changed: %s\n", c)
 	}
+	for _, n := range f.Notes {
+		fmt.Fprintf(b, "            note: %s\n", n)
+	}
 	for _, bk := range f.Backups {
 		fmt.Fprintf(b, "            backup: %s\n", bk)
 	}
