@@ -77,7 +77,7 @@ var hotWords = []struct {
 //  3. Where quad hits, the phrases with that anchor are compared.
 //
 // The per-byte work is half a load, a multiply and a table test, which
-// keeps the scanner near two gigabytes a second on a terraform debug log.
+// runs near two gigabytes a second on a terraform debug log.
 type hotSet struct {
 	tri     [filterSize]bool
 	quad    [filterSize]bool

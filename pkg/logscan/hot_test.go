@@ -2,6 +2,8 @@ package logscan
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -93,4 +95,18 @@ func FuzzDefaultHot(f *testing.F) {
 			t.Errorf("DefaultHot(%q) = %t, want %t", line, got, want)
 		}
 	})
+}
+
+func BenchmarkDefaultHot(b *testing.B) {
+	data, err := os.ReadFile(filepath.Join("testdata", "terraform-debug.bench"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	lines := bytes.Split(data, []byte("\n"))
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		for _, l := range lines {
+			DefaultHot(l)
+		}
+	}
 }

@@ -13,8 +13,9 @@ type lineStore struct {
 	buf   []byte
 	start int // virtual position of the oldest live byte
 	end   int // virtual position after the newest byte
+	endAt int // end's offset in buf
 
-	ents  []entry // circular queue of the lines
+	ents  []entry // circular queue of the lines; its length is a power of two
 	head  int     // index of the oldest entry
 	count int
 }
@@ -22,6 +23,7 @@ type lineStore struct {
 type entry struct {
 	n    int // line number
 	pos  int // virtual position of the first byte
+	at   int // offset of the first byte in buf
 	size int
 }
 
@@ -51,14 +53,13 @@ func (q *lineStore) push(n int, raw []byte) (dropped, last int) {
 		q.growEntries()
 	}
 
-	at := 0
-	if len(q.buf) > 0 {
-		at = q.end % len(q.buf)
+	copy(q.buf[q.endAt:], raw)
+	q.ents[(q.head+q.count)&(len(q.ents)-1)] = entry{
+		n: n, pos: q.end, at: q.endAt, size: len(raw),
 	}
-	copy(q.buf[at:], raw)
-	q.ents[(q.head+q.count)%len(q.ents)] = entry{n: n, pos: q.end, size: len(raw)}
 	q.count++
 	q.end += len(raw)
+	q.endAt += len(raw)
 	return dropped, last
 }
 
@@ -70,20 +71,21 @@ func (q *lineStore) fits(size int) bool {
 	if c == 0 {
 		return size == 0
 	}
-	if q.count == 0 {
-		// Nothing is live: the line starts at the front.
-		q.end += (c - q.end%c) % c
-		q.start = q.end
-		return size <= c
-	}
 	pad := 0
-	if at := q.end % c; at+size > c {
-		pad = c - at
+	if q.endAt+size > c {
+		pad = c - q.endAt
+	}
+	if q.count == 0 {
+		// Nothing is live: the line may start at the front.
+		q.start = q.end + pad
 	}
 	if q.end+pad+size-q.start > c {
 		return false
 	}
-	q.end += pad
+	if pad > 0 || q.endAt == c {
+		q.end += pad
+		q.endAt = 0
+	}
 	return true
 }
 
@@ -94,18 +96,18 @@ func (q *lineStore) grow(size int) {
 	buf := make([]byte, c)
 	pos := 0
 	for i := range q.count {
-		e := &q.ents[(q.head+i)%len(q.ents)]
+		e := &q.ents[(q.head+i)&(len(q.ents)-1)]
 		copy(buf[pos:], q.bytes(*e))
-		e.pos = pos
+		e.pos, e.at = pos, pos
 		pos += e.size
 	}
-	q.buf, q.start, q.end = buf, 0, pos
+	q.buf, q.start, q.end, q.endAt = buf, 0, pos, pos
 }
 
 func (q *lineStore) growEntries() {
-	ents := make([]entry, min(max(2*len(q.ents), 16), q.maxLines))
+	ents := make([]entry, max(2*len(q.ents), 16))
 	for i := range q.count {
-		ents[i] = q.ents[(q.head+i)%len(q.ents)]
+		ents[i] = q.at(i)
 	}
 	q.ents, q.head = ents, 0
 }
@@ -113,7 +115,7 @@ func (q *lineStore) growEntries() {
 // pop drops the oldest line and returns its entry.
 func (q *lineStore) pop() entry {
 	e := q.ents[q.head]
-	q.head = (q.head + 1) % len(q.ents)
+	q.head = (q.head + 1) & (len(q.ents) - 1)
 	q.count--
 	q.start = q.end
 	if q.count > 0 {
@@ -124,16 +126,12 @@ func (q *lineStore) pop() entry {
 
 // at returns the i-th line, oldest first.
 func (q *lineStore) at(i int) entry {
-	return q.ents[(q.head+i)%len(q.ents)]
+	return q.ents[(q.head+i)&(len(q.ents)-1)]
 }
 
 // bytes returns the stored bytes of a live entry.
 func (q *lineStore) bytes(e entry) []byte {
-	if e.size == 0 {
-		return nil
-	}
-	at := e.pos % len(q.buf)
-	return q.buf[at : at+e.size]
+	return q.buf[e.at : e.at+e.size]
 }
 
 // get returns line n if the store holds it. The lines must be
