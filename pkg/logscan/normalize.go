@@ -53,18 +53,11 @@ func normalizeLine(dst, raw []byte) []byte {
 // itself with carriage returns: the text after the last '\r' that is
 // followed by something. Trailing '\r' bytes (CRLF) are dropped.
 func lastRewrite(raw []byte) []byte {
-	end := len(raw)
-	for end > 0 && raw[end-1] == '\r' {
-		end--
-	}
-	raw = raw[:end]
-	if i := bytes.LastIndexByte(raw, '\r'); i >= 0 {
-		raw = raw[i+1:]
-	}
-	return raw
+	return bytes.TrimRight(raw[rewriteStart(raw):], "\r")
 }
 
-// rewriteStart is the offset where lastRewrite's result starts in b, or 0.
+// rewriteStart is the offset in b after the last '\r' that is followed by
+// something other than '\r', or 0.
 func rewriteStart(b []byte) int {
 	end := len(b)
 	for end > 0 && b[end-1] == '\r' {
