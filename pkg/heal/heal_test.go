@@ -28,6 +28,7 @@ type fileFixer struct {
 	verdict fixer.Verdict
 	noop    bool // Apply changes nothing
 	panics  bool
+	hangs   bool
 	retry   bool
 }
 
@@ -45,6 +46,9 @@ func (f *fileFixer) Check(_ context.Context, req fixer.Request) (fixer.Plan, err
 func (f *fileFixer) Apply(_ context.Context, req fixer.Request) (fixer.Result, error) {
 	if f.panics {
 		panic("broken fixer")
+	}
+	if f.hangs {
+		select {} // ignores its context, as a stuck SDK call would
 	}
 	if f.noop || f.retry {
 		return fixer.Result{}, nil
@@ -159,6 +163,11 @@ func TestEngine_Run(t *testing.T) {
 		{
 			name: "panicking fixer keeps the step's code", fixer: &fileFixer{name: "test.fix", panics: true},
 			script: stepScript, wantOutcome: report.Failed, wantExit: 3, wantTries: 1, wantReason: "a fix failed",
+		},
+		{
+			name: "hanging fixer is cut off by its budget", fixer: &fileFixer{name: "test.fix", hangs: true},
+			script: stepScript, mod: func(o *heal.Options) { o.FixTimeout = 50 * time.Millisecond },
+			wantOutcome: report.Failed, wantExit: 3, wantTries: 1, wantReason: "a fix failed",
 		},
 		{
 			name: "production refuses destructive", fixer: &fileFixer{name: "test.fix", safety: fixer.Destructive},
