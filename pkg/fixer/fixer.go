@@ -216,3 +216,16 @@ type Retrier interface {
 type Backupper interface {
 	Backup(ctx context.Context, req Request) (path string, err error)
 }
+
+// Watcher is implemented by fixers that keep evidence while the step runs,
+// such as a heartbeat beside the terraform state that tells other runs the
+// lock holder is alive. The engine calls Watch just before each execution
+// of the step, for every registered fixer that implements it, and calls
+// the returned stop as soon as that execution ends.
+//
+// Watch must return quickly and must not fail the step: problems are the
+// watcher's to log. stop may be nil; when not, it cleans up what Watch
+// started and returns once that is done. ctx ends when the run ends.
+type Watcher interface {
+	Watch(ctx context.Context, step Step) (stop func())
+}

@@ -86,12 +86,8 @@ func (l *loop) request(att *report.Attempt, f pattern.Fix) fixer.Request {
 	maps.Copy(values, att.Match.Captures)
 	maps.Copy(values, f.With)
 	return fixer.Request{
-		Values: values,
-		Step: fixer.Step{
-			Dir: l.step.Dir, Args: l.step.Args, Env: l.env,
-			Tool: l.cmd.Tool, Goal: l.cmd.Goal, Stack: l.cmd.Stack,
-			ArtifactDir: l.e.o.ArtifactDir, Environment: l.e.o.Environment,
-		},
+		Values:  values,
+		Step:    l.fixerStep(),
 		Failure: att.Excerpt,
 		Log:     l.e.o.Log.With("fixer", f.Use, "pattern", att.Match.ID),
 		DryRun:  l.e.o.DryRun,

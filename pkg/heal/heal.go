@@ -213,7 +213,9 @@ func (l *loop) attempt(ctx context.Context, n int) (report.Attempt, bool) {
 	scanner := logscan.New(o.Scan)
 	att := report.Attempt{Number: n, Started: o.Now()}
 	streams := [2]io.Writer{scanner.Stream(), scanner.Stream()}
+	stopWatch := l.watch(ctx)
 	res, signalled, err := execute(ctx, l.step, l.env, func(i int) io.Writer { return streams[i] }, o.Signals)
+	stopWatch()
 	scanner.Close()
 	att.Duration = report.Duration(o.Now().Sub(att.Started))
 	att.ExitCode, att.Signal = res.code, res.signal
