@@ -238,12 +238,15 @@ var gutters = [][]byte{
 	[]byte("â”‚"), []byte("â•·"), []byte("â•µ"),
 }
 
-// prefixLen returns the length of one CI or Terraform prefix at the start
-// of a cleaned line, including the space after it, or 0.
+// prefixLen returns the length of one CI, Terraform or Terragrunt prefix at
+// the start of a cleaned line, including the space after it, or 0.
 func prefixLen(s []byte) int {
 	n := timestampLen(s)
 	if n == 0 {
 		n = commandLen(s)
+	}
+	if n == 0 {
+		n = terragruntLen(s)
 	}
 	if n == 0 {
 		for _, g := range gutters {

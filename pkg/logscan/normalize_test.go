@@ -79,6 +79,20 @@ func TestNormalize(t *testing.T) {
 		{"json string", `"line one\nline two"`, "\"line one\nline two\""},
 		{"logfmt", `level=error msg="a\nb"`, "level=error msg=\"a\nb\""},
 		{"backslash-n in prose stays", `printf 'a\nb'`, `printf 'a\nb'`},
+		{"terragrunt unit", "09:32:46.963 STDOUT terraform: Plan: 1 to add", "Plan: 1 to add"},
+		{
+			"terragrunt run --all unit and gutter",
+			"09:32:46.963 STDERR [live/prod/vpc] tofu: \x1b[31m│\x1b[0m Error: state lock",
+			"Error: state lock",
+		},
+		{"terragrunt padded level", "14:20:38.431 ERROR  [vpc] terraform: ID: 42", "ID: 42"},
+		{"terragrunt own message", "14:20:38.431 INFO   [vpc] Downloading module", "Downloading module"},
+		{"terragrunt empty relayed line", "09:32:47.088 STDOUT terraform:", ""},
+		{"terragrunt program path", "09:32:47.088 STDOUT [a] /usr/bin/tofu: x", "x"},
+		{"terragrunt bare unit", "[live/prod/vpc] terraform: Error: boom", "Error: boom"},
+		{"terragrunt bare unit path", "[live/prod/vpc] Error: boom", "Error: boom"},
+		{"debug tag is not a unit", "[DEBUG] provider: starting", "[DEBUG] provider: starting"},
+		{"clock without level stays", "09:32:46 started", "09:32:46 started"},
 		{"escaped backslash is not a newline", `{"p":"C:\\new"}`, `{"p":"C:\new"}`},
 	}
 	for _, tt := range tests {
@@ -110,6 +124,7 @@ func FuzzNormalize(f *testing.F) {
 		"\uFFFD\uFFFD\uFFFD a\xff\xfe\x00\x7f",
 		"\x1b]8;;http://x\x1b\\y\x1b]0;t\x07[1;31m",
 		"\x1b(B\x1bM\x1b",
+		"09:32:46.963 STDERR [live/vpc] terraform: │ Error: x",
 	} {
 		f.Add([]byte(seed))
 	}
