@@ -21,5 +21,9 @@ func Register(r *fixer.Registry) error {
 			"_terraform_unlock_stack"),
 		r.Register(wait.Backoff{},
 			"_wait_and_retry", "_exponential_backoff_retry", "_wait_a_minute_and_retry"),
+		r.Register(&terraform.RepairDigest{}),
+		r.Register(terraform.Init{}),
+		r.Register(terraform.LockProviders{}),
+		r.Register(terraform.NewReplan()),
 	)
 }

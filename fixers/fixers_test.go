@@ -49,7 +49,11 @@ func TestRegister(t *testing.T) {
 	for _, f := range r.All() {
 		names = append(names, f.Name())
 	}
-	if diff := cmp.Diff([]string{"terraform.force-unlock", "wait.backoff"}, names); diff != "" {
+	want := []string{
+		"terraform.force-unlock", "terraform.init", "terraform.lock-providers",
+		"terraform.repair-digest", "terraform.replan", "wait.backoff",
+	}
+	if diff := cmp.Diff(want, names); diff != "" {
 		t.Errorf("All() names mismatch (-want +got):\n%s", diff)
 	}
 

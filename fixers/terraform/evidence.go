@@ -68,16 +68,40 @@ func parseCreated(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("unknown lock creation time %q", s)
 }
 
-// judge decides from the lock and the host whether the holder is gone. It
-// acts when the lock was taken on this host and no terraform or tofu runs
-// here, or when the lock is older than maxAge; otherwise it waits.
-func (h Host) judge(l lockInfo, maxAge time.Duration) fixer.Plan {
+// beatFact is what the holder's heartbeat says: a verdict it supports
+// when ok, and the fact either way ("" when there is nothing to say).
+type beatFact struct {
+	verdict fixer.Verdict
+	fact    string
+	ok      bool
+}
+
+// judge decides from the lock, the host and the holder's heartbeat whether
+// the holder is gone. It acts when the lock was taken on this host and no
+// terraform or tofu runs here; otherwise it follows the heartbeat (stale:
+// act, fresh: wait, whatever the lock's age); without one, it acts when
+// the lock is older than maxAge, and otherwise waits.
+func (h Host) judge(l lockInfo, maxAge time.Duration, beat beatFact) fixer.Plan {
 	var evidence []string
 
 	gone, fact := h.holderGoneHere(l)
 	evidence = append(evidence, fact)
 	if gone {
 		return fixer.Plan{Verdict: fixer.Act, Evidence: evidence}
+	}
+
+	if beat.fact != "" {
+		evidence = append(evidence, beat.fact)
+	}
+	switch {
+	case beat.ok && beat.verdict == fixer.Act:
+		return fixer.Plan{Verdict: fixer.Act, Evidence: evidence}
+	case beat.ok:
+		return fixer.Plan{
+			Verdict:  fixer.Wait,
+			Action:   "the holder's self-heal run is alive; waiting for it to release the lock",
+			Evidence: evidence,
+		}
 	}
 
 	old, fact := h.olderThan(l, maxAge)

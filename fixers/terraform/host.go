@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -20,6 +21,8 @@ type Host struct {
 	ToolProcesses func() ([]int, error)
 	// Now returns the current time.
 	Now func() time.Time
+	// User returns the user name terraform records in a lock's Who field.
+	User func() (string, error)
 }
 
 // RealHost returns a [Host] backed by the operating system: os.Hostname,
@@ -29,7 +32,30 @@ func RealHost() Host {
 		Hostname:      os.Hostname,
 		ToolProcesses: func() ([]int, error) { return toolProcesses("/proc") },
 		Now:           time.Now,
+		User:          currentUser,
 	}
+}
+
+func currentUser() (string, error) {
+	u, err := user.Current()
+	if err != nil {
+		return "", fmt.Errorf("look up the current user: %w", err)
+	}
+	return u.Username, nil
+}
+
+// who returns this process's holder name as terraform writes it in a
+// lock: user@host.
+func (h Host) who() (string, error) {
+	name, err := h.User()
+	if err != nil {
+		return "", err
+	}
+	host, err := h.Hostname()
+	if err != nil {
+		return "", fmt.Errorf("look up the host name: %w", err)
+	}
+	return name + "@" + host, nil
 }
 
 // toolNames are the programs whose live processes may hold a state lock.

@@ -20,6 +20,9 @@ import (
 	"github.com/self-heal/self-heal/pkg/fixer"
 )
 
+// terraformFamily are the tools whose steps these fixers serve.
+var terraformFamily = map[string]bool{"terraform": true, "tofu": true, "terragrunt": true}
+
 // binaryName returns the program the step's tool runs: tofu for OpenTofu,
 // terraform for everything else (terragrunt included).
 func binaryName(step fixer.Step) string {

@@ -36,6 +36,7 @@ type ForceUnlock struct {
 var (
 	_ fixer.Fixer     = (*ForceUnlock)(nil)
 	_ fixer.Backupper = (*ForceUnlock)(nil)
+	_ fixer.Watcher   = (*ForceUnlock)(nil)
 )
 
 // NewForceUnlock returns the fixer working on host; a zero field of host
@@ -50,6 +51,9 @@ func NewForceUnlock(host Host) *ForceUnlock {
 	}
 	if host.Now == nil {
 		host.Now = def.Now
+	}
+	if host.User == nil {
+		host.User = def.User
 	}
 	return &ForceUnlock{host: host, backups: map[string]string{}}
 }
@@ -81,11 +85,13 @@ func (*ForceUnlock) Inputs() []fixer.Input {
 	}
 }
 
-// Check decides from the lock and this host whether the holder is gone.
-// It refuses without a lock ID, acts when the lock was taken on this host
-// and no terraform or tofu runs here or when the lock is older than
-// max_age, and otherwise waits. It changes nothing.
-func (f *ForceUnlock) Check(_ context.Context, req fixer.Request) (fixer.Plan, error) {
+// Check decides from the lock, this host and the holder's self-heal
+// heartbeat whether the holder is gone. It refuses without a lock ID; it
+// acts when the lock was taken on this host and no terraform or tofu runs
+// here, when the holder's heartbeat is stale, or, without a heartbeat,
+// when the lock is older than max_age; otherwise it waits. It changes
+// nothing.
+func (f *ForceUnlock) Check(ctx context.Context, req fixer.Request) (fixer.Plan, error) {
 	lock := lockFrom(req.Values)
 	if lock.ID == "" {
 		return fixer.Plan{
@@ -105,7 +111,9 @@ func (f *ForceUnlock) Check(_ context.Context, req fixer.Request) (fixer.Plan, e
 		return fixer.Plan{}, err
 	}
 
-	plan := f.host.judge(lock, maxAge)
+	var beat beatFact
+	beat.verdict, beat.fact, beat.ok = f.heartbeatEvidence(ctx, req.Step, lock)
+	plan := f.host.judge(lock, maxAge, beat)
 	if plan.Verdict == fixer.Act {
 		plan.Action = "force-unlock " + lock.describe()
 		if backup {
