@@ -139,6 +139,8 @@ func compilePattern(p *Pattern, reg *fixer.Registry) error {
 func (c *Cond) compile() error {
 	if c.Regex == "" {
 		c.lit = normLiteral(c.Literal)
+		c.words = literalWords(c.Literal)
+		c.key = keyWord(c.words)
 		return nil
 	}
 	re, err := regexp.Compile(c.Regex)

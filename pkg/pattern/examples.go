@@ -61,10 +61,11 @@ func (s *Set) testFile(p *Pattern, file, want string, scan ScanFunc) ExampleResu
 		r.Msg = err.Error()
 		return r
 	}
-	if m := s.matcher.Match(text, Query{}); m != nil {
+	ev := s.matcher.scan(text)
+	if m := ev.match(Query{}); m != nil {
 		r.Got = m.Pattern.ID
 	}
-	_, self := p.evaluate(text)
+	_, self := ev.evaluate(p)
 	switch {
 	case want == "match" && r.Got == p.ID:
 		r.OK = true

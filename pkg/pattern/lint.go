@@ -2,7 +2,6 @@ package pattern
 
 import (
 	"fmt"
-	"regexp/syntax"
 	"sort"
 	"strings"
 )
@@ -33,9 +32,10 @@ func (s *Set) Lint(scan ScanFunc) []Finding {
 	for _, p := range s.Patterns {
 		out = append(out, lintScope(p)...)
 		out = append(out, lintConds(p)...)
-		if !hasLiteral(p) {
-			out = append(out, Finding{Pos: p.Pos, Pattern: p.ID, Warning: true,
-				Msg: "no condition has a literal part, so every line is tried with the full regex (slower)"})
+		if hasRegex(p) && !prefiltered(p) {
+			out = append(out, Finding{Pos: p.Pos, Pattern: p.ID, Warning: true, Msg: "no required " +
+				"condition has a literal of 3 bytes or more, so its regexes run on every failure " +
+				"window (slower) and only lines near an error word are kept for it"})
 		}
 	}
 	return append(out, s.lintOverlaps(scan)...)
@@ -86,11 +86,32 @@ func lintConds(p *Pattern) []Finding {
 	return out
 }
 
-// hasLiteral reports whether any condition offers a literal part.
-func hasLiteral(p *Pattern) bool {
-	for _, cs := range [][]Cond{p.Match.Any, p.Match.All} {
+// prefiltered reports whether the prefilter can rule the pattern out:
+// one required condition, or every alternative condition, has a key of
+// minKeyLen bytes or more. Otherwise its regexes run on every failure
+// window, and [Matcher.Hot] does not keep the lines it matches.
+func prefiltered(p *Pattern) bool {
+	for _, c := range p.Match.All {
+		if c.filterScore() >= minKeyLen {
+			return true
+		}
+	}
+	if len(p.Match.Any) == 0 {
+		return false
+	}
+	for _, c := range p.Match.Any {
+		if c.filterScore() < minKeyLen {
+			return false
+		}
+	}
+	return true
+}
+
+// hasRegex reports whether the pattern has a regex condition.
+func hasRegex(p *Pattern) bool {
+	for _, cs := range [][]Cond{p.Match.Any, p.Match.All, p.Match.None} {
 		for _, c := range cs {
-			if c.Regex == "" || len(RequiredLiteral(c.Regex)) >= 3 {
+			if c.Regex != "" {
 				return true
 			}
 		}
@@ -98,48 +119,17 @@ func hasLiteral(p *Pattern) bool {
 	return false
 }
 
-// RequiredLiteral returns the longest literal string every match of the
-// regular expression must contain, or "".
-func RequiredLiteral(expr string) string {
-	re, err := syntax.Parse(expr, syntax.Perl)
-	if err != nil {
-		return ""
+// filterScore is the length of the shortest key the prefilter searches
+// for on behalf of the condition, 0 when it has none.
+func (c *Cond) filterScore() int {
+	if c.Regex != "" {
+		return score(RequiredLiterals(c.Regex))
 	}
-	return longest(literals(re.Simplify()))
-}
-
-// literals lists literal runs that any match must contain.
-func literals(re *syntax.Regexp) []string {
-	switch re.Op {
-	case syntax.OpLiteral:
-		if re.Flags&syntax.FoldCase != 0 {
-			return []string{strings.ToLower(string(re.Rune))}
-		}
-		return []string{string(re.Rune)}
-	case syntax.OpCapture, syntax.OpPlus:
-		return literals(re.Sub[0])
-	case syntax.OpRepeat:
-		if re.Min > 0 {
-			return literals(re.Sub[0])
-		}
-	case syntax.OpConcat:
-		var out []string
-		for _, s := range re.Sub {
-			out = append(out, literals(s)...)
-		}
-		return out
+	words := literalWords(c.Literal)
+	if len(words) == 0 {
+		return 0
 	}
-	return nil
-}
-
-func longest(xs []string) string {
-	best := ""
-	for _, x := range xs {
-		if len(x) > len(best) {
-			best = x
-		}
-	}
-	return best
+	return len(words[keyWord(words)])
 }
 
 // lintOverlaps finds example files that two patterns both match.

@@ -27,21 +27,78 @@ type Result struct {
 }
 
 // Matcher recognises failures. It is safe for concurrent use.
+//
+// All conditions of all patterns share one prefilter: an Aho-Corasick
+// automaton over a key of each literal (its longest word) and over the
+// literals each regex requires. One pass over the text finds every key;
+// a literal is then checked where its key word stands, and a regex runs
+// only when one of its keys occurred. Regexes without a usable literal
+// run whenever their pattern is evaluated.
 type Matcher struct {
 	patterns []*Pattern
+	conds    []*Cond
+	ac       *automaton
+	keyConds [][]int32 // per key, the conditions that search for it
+	hasHot   bool
 }
 
 func newMatcher(ps []*Pattern) *Matcher {
-	return &Matcher{patterns: ps}
+	m := &Matcher{patterns: ps}
+	keyIndex := map[string]int32{}
+	var keys []string
+	var hot []bool
+	addKey := func(key string, c int32, isHot bool) {
+		k, ok := keyIndex[key]
+		if !ok {
+			k = int32(len(keys))
+			keyIndex[key] = k
+			keys = append(keys, key)
+			hot = append(hot, false)
+			m.keyConds = append(m.keyConds, nil)
+		}
+		m.keyConds[k] = append(m.keyConds[k], c)
+		hot[k] = hot[k] || isHot
+	}
+	for _, p := range ps {
+		for _, cs := range [][]Cond{p.Match.Any, p.Match.All, p.Match.None} {
+			for i := range cs {
+				c := &cs[i]
+				c.idx = int32(len(m.conds))
+				m.conds = append(m.conds, c)
+				keys := c.prefilterKeys()
+				isHot := score(keys) >= minHotLen
+				for _, key := range keys {
+					addKey(key, c.idx, isHot)
+				}
+				m.hasHot = m.hasHot || isHot
+			}
+		}
+	}
+	m.ac = newAutomaton(keys, hot)
+	return m
 }
+
+// minHotLen is the shortest key that makes [Matcher.Hot] report a line;
+// shorter ones would mark too many ordinary lines.
+const minHotLen = 4
 
 // Patterns returns the patterns in match order.
 func (m *Matcher) Patterns() []*Pattern { return m.patterns }
 
+// Hot reports whether a raw log line holds, ignoring ASCII case, a word
+// that some pattern's evidence needs: the longest word of a literal or a
+// literal that a regex requires (four bytes or more). A scanner that keeps
+// the lines around such words keeps the evidence of every pattern with a
+// literal, however far from the end of the log it stands. It is safe for
+// concurrent use and costs one table lookup per byte.
+func (m *Matcher) Hot(raw []byte) bool {
+	return m.hasHot && m.ac.hot(raw)
+}
+
 // Text is normalised failure text prepared for matching.
 type Text struct {
 	text   string // lines joined by "\n"
-	flat   string // lower-case ASCII, "\n" replaced by " "; same length as text
+	flat   string // folded (see foldByte); same length as text
 	starts []int  // byte offset where each line starts
 }
 
@@ -57,16 +114,7 @@ func NewText(lines []string) *Text {
 		b.WriteString(l)
 	}
 	t.text = b.String()
-	flat := []byte(t.text)
-	for i, c := range flat {
-		switch {
-		case c == '\n':
-			flat[i] = ' '
-		case 'A' <= c && c <= 'Z':
-			flat[i] = c + 'a' - 'A'
-		}
-	}
-	t.flat = string(flat)
+	t.flat = foldString(t.text)
 	return t
 }
 
@@ -78,28 +126,18 @@ func (t *Text) line(off int) int {
 	return sort.SearchInts(t.starts, off+1) - 1
 }
 
-// find reports whether c holds in t and, if so, the offset of the first
-// occurrence.
-func (c *Cond) find(t *Text) (int, bool) {
-	if c.re != nil {
-		loc := c.re.FindStringIndex(t.text)
-		if loc == nil {
-			return 0, false
-		}
-		return loc[0], true
-	}
-	i := strings.Index(t.flat, c.lit)
-	return i, i >= 0
-}
-
 // Match returns the first pattern in scope whose match holds, or nil.
 func (m *Matcher) Match(t *Text, q Query) *Result {
+	return m.scan(t).match(q)
+}
+
+func (ev *evaluation) match(q Query) *Result {
 	var res *Result
-	for _, p := range m.patterns {
-		if !p.When.admits(q) {
+	for _, p := range ev.m.patterns {
+		if !p.When.Admits(q) {
 			continue
 		}
-		lines, ok := p.evaluate(t)
+		lines, ok := ev.evaluate(p)
 		if !ok {
 			continue
 		}
@@ -107,42 +145,108 @@ func (m *Matcher) Match(t *Text, q Query) *Result {
 			res.Also = append(res.Also, p)
 			continue
 		}
-		res = &Result{Pattern: p, Lines: lines, Captures: p.captures(t)}
+		res = &Result{Pattern: p, Lines: lines, Captures: p.captures(ev.t)}
 	}
 	return res
 }
 
 // MatchAll returns every in-scope pattern whose match holds, in order.
 func (m *Matcher) MatchAll(t *Text, q Query) []*Pattern {
+	ev := m.scan(t)
 	var out []*Pattern
 	for _, p := range m.patterns {
-		if _, ok := p.evaluate(t); ok && p.When.admits(q) {
+		if !p.When.Admits(q) {
+			continue
+		}
+		if _, ok := ev.evaluate(p); ok {
 			out = append(out, p)
 		}
 	}
 	return out
 }
 
-// evaluate applies the pattern's match and returns the lines of evidence.
-func (p *Pattern) evaluate(t *Text) ([]int, bool) {
-	var lines []int
-	for i := range p.Match.None {
-		if _, ok := p.Match.None[i].find(t); ok {
-			return nil, false
+// Condition states during one evaluation, beside offsets >= 0.
+const (
+	condAbsent  = -1
+	condPending = -2 // a regex not run yet
+)
+
+// evaluation holds what one pass of the prefilter found in a text; the
+// regexes run on demand and their results are kept.
+type evaluation struct {
+	m     *Matcher
+	t     *Text
+	first []int // per condition: the first offset, condAbsent or condPending
+}
+
+// scan runs the prefilter over the text: literal conditions get their
+// first offset, regex conditions whose keys are all absent are settled.
+func (m *Matcher) scan(t *Text) *evaluation {
+	ev := &evaluation{m: m, t: t, first: make([]int, len(m.conds))}
+	candidate := make([]bool, len(m.conds))
+	for i, c := range m.conds {
+		switch {
+		case c.re != nil:
+			ev.first[i] = condPending
+		case len(c.words) == 0:
+			ev.first[i] = 0 // an empty literal holds anywhere
+		default:
+			ev.first[i] = condAbsent
 		}
 	}
+	m.ac.scan(t.flat, func(k int32, end int) {
+		for _, ci := range m.keyConds[k] {
+			c := m.conds[ci]
+			if c.re != nil {
+				candidate[ci] = true
+				continue
+			}
+			if start, ok := c.literalAt(t.flat, end); ok {
+				if f := ev.first[ci]; f == condAbsent || start < f {
+					ev.first[ci] = start
+				}
+			}
+		}
+	})
+	for i, c := range m.conds {
+		if c.re != nil && c.keyed && !candidate[i] {
+			ev.first[i] = condAbsent
+		}
+	}
+	return ev
+}
+
+// find reports whether condition c holds and the offset where it first
+// does.
+func (ev *evaluation) find(c *Cond) (int, bool) {
+	f := ev.first[c.idx]
+	if f == condPending {
+		f = condAbsent
+		if loc := c.re.FindStringIndex(ev.t.text); loc != nil {
+			f = loc[0]
+		}
+		ev.first[c.idx] = f
+	}
+	return f, f >= 0
+}
+
+// evaluate applies a pattern's match and returns the lines of evidence.
+// The required conditions go first, so that vetoes and regexes without
+// keys run only for patterns whose other evidence is there.
+func (ev *evaluation) evaluate(p *Pattern) ([]int, bool) {
+	var lines []int
 	for i := range p.Match.All {
-		off, ok := p.Match.All[i].find(t)
+		off, ok := ev.find(&p.Match.All[i])
 		if !ok {
 			return nil, false
 		}
-		lines = append(lines, t.line(off))
+		lines = append(lines, ev.t.line(off))
 	}
 	if len(p.Match.Any) > 0 {
 		found := false
 		for i := range p.Match.Any {
-			if off, ok := p.Match.Any[i].find(t); ok {
-				lines = append(lines, t.line(off))
+			if off, ok := ev.find(&p.Match.Any[i]); ok {
+				lines = append(lines, ev.t.line(off))
 				found = true
 				break
 			}
@@ -151,8 +255,64 @@ func (p *Pattern) evaluate(t *Text) ([]int, bool) {
 			return nil, false
 		}
 	}
+	for i := range p.Match.None {
+		if _, ok := ev.find(&p.Match.None[i]); ok {
+			return nil, false
+		}
+	}
 	sort.Ints(lines)
 	return dedupe(lines), true
+}
+
+// prefilterKeys returns the folded strings the prefilter searches for on
+// behalf of c, and records whether c is keyed: a keyed condition cannot
+// hold where none of its keys occurs.
+func (c *Cond) prefilterKeys() []string {
+	if c.re != nil {
+		keys := RequiredLiterals(c.Regex)
+		c.keyed = len(keys) > 0
+		return keys
+	}
+	if len(c.words) == 0 {
+		return nil
+	}
+	c.keyed = true
+	return []string{c.words[c.key]}
+}
+
+// literalAt checks whether the literal's words stand around an occurrence
+// of its key word that ends at end in the folded text, each pair separated
+// by a run of spaces, and returns where the first word starts.
+func (c *Cond) literalAt(flat string, end int) (int, bool) {
+	pos := end - len(c.words[c.key])
+	start := pos
+	for j := c.key - 1; j >= 0; j-- {
+		if start == 0 || flat[start-1] != ' ' {
+			return 0, false
+		}
+		for start > 0 && flat[start-1] == ' ' {
+			start--
+		}
+		w := c.words[j]
+		if start < len(w) || flat[start-len(w):start] != w {
+			return 0, false
+		}
+		start -= len(w)
+	}
+	pos = end
+	for _, w := range c.words[c.key+1:] {
+		if pos == len(flat) || flat[pos] != ' ' {
+			return 0, false
+		}
+		for pos < len(flat) && flat[pos] == ' ' {
+			pos++
+		}
+		if !strings.HasPrefix(flat[pos:], w) {
+			return 0, false
+		}
+		pos += len(w)
+	}
+	return start, true
 }
 
 func (p *Pattern) captures(t *Text) map[string]string {
@@ -175,9 +335,9 @@ func dedupe(xs []int) []int {
 	return out
 }
 
-// admits reports whether the scope allows a command. Unknown (empty)
+// Admits reports whether the scope allows a command. Unknown (empty)
 // query fields are admitted by every scope.
-func (s Scope) admits(q Query) bool {
+func (s Scope) Admits(q Query) bool {
 	if q.Tool != "" && len(s.Tools) > 0 && !contains(s.Tools, q.Tool) {
 		return false
 	}

@@ -133,17 +133,33 @@ func TestMatcher_lines(t *testing.T) {
 	}
 }
 
-func TestRequiredLiteral(t *testing.T) {
+func TestRequiredLiterals(t *testing.T) {
 	t.Parallel()
-	tests := map[string]string{
-		`ID:\s+(\S+)`:                       "ID:",
-		`api error (DependencyViolation|x)`: "api error ",
-		`(?i)expired`:                       "expired",
-		`.*`:                                "",
+	tests := []struct {
+		expr string
+		want []string
+	}{
+		{`ID:\s+(\S+)`, []string{"id:"}},
+		{`api error (DependencyViolation|x)`, []string{"api error dependencyviolation", "api error x"}},
+		{`(?i)expired`, []string{"expired"}},
+		{`(?i)token`, []string{"token", "to\u212aen"}},
+		{`(?m)^ID:[ \t]+\S+`, []string{"id:"}},
+		{`(?:EC2 )?subnet[^\n]*timeout`, []string{"timeout"}},
+		{`(?i)deleting (?:EC2 )?subnet`, []string{
+			"deleting ec2 subnet", "deleting ec2 \u017fubnet", "deleting subnet", "deleting \u017fubnet",
+		}},
+		{`(UPGRADE|INSTALLATION) FAILED: (?:[^\n]*: )?context`, []string{"installation failed: ", "upgrade failed: "}},
+		{`[a-z]+`, nil},
+		{`.*`, nil},
+		{`a|.*`, nil},
+		{`(`, nil},
 	}
-	for expr, want := range tests {
-		if got := pattern.RequiredLiteral(expr); got != want {
-			t.Errorf("RequiredLiteral(%q) = %q, want %q", expr, got, want)
-		}
+	for _, tt := range tests {
+		t.Run(tt.expr, func(t *testing.T) {
+			t.Parallel()
+			if diff := cmp.Diff(tt.want, pattern.RequiredLiterals(tt.expr)); diff != "" {
+				t.Errorf("RequiredLiterals(%q) (-want +got):\n%s", tt.expr, diff)
+			}
+		})
 	}
 }

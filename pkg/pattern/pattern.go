@@ -83,8 +83,12 @@ type Cond struct {
 	Regex string
 	Pos   Position
 
-	lit string // normalised literal
-	re  *regexp.Regexp
+	lit   string   // normalised literal
+	words []string // the literal's folded words
+	key   int      // index of the word the prefilter searches for
+	keyed bool     // the condition cannot hold where its keys are absent
+	idx   int32    // position in the matcher's list of conditions
+	re    *regexp.Regexp
 }
 
 // String shows the condition as written.

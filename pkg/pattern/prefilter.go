@@ -1,0 +1,188 @@
+package pattern
+
+// The prefilter is one Aho-Corasick automaton over the keys of every
+// condition of every pattern (see literals.go). It runs as a full DFA
+// over byte classes: each input byte costs one table lookup, whatever the
+// number of keys. Bytes are folded on the way in (ASCII upper case to
+// lower case, white space to a space), so the keys are found in raw log
+// lines and in the matcher's folded text alike.
+
+// foldTable maps a byte to its folded form.
+var foldTable = func() (t [256]byte) {
+	for i := range t {
+		t[i] = byte(i)
+	}
+	for c := 'A'; c <= 'Z'; c++ {
+		t[c] = byte(c) + 'a' - 'A'
+	}
+	for _, c := range []byte("\t\n\v\f\r") {
+		t[c] = ' '
+	}
+	return t
+}()
+
+// isSpace reports whether a byte folds to a space.
+func isSpace(c byte) bool { return foldTable[c] == ' ' }
+
+// foldString folds s byte by byte as the matcher folds text.
+func foldString(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		b[i] = foldTable[c]
+	}
+	return string(b)
+}
+
+// Flags kept in the high bits of a transition: the target state ends at
+// least one key, or at least one hot key.
+const (
+	flagOut   = 1 << 31
+	flagHot   = 1 << 30
+	stateMask = flagHot - 1
+)
+
+// automaton finds keys in text. Its tables are read-only after build, so
+// it is safe for concurrent use.
+type automaton struct {
+	class  [256]byte // folded byte to byte class
+	stride int       // number of byte classes
+	// delta maps state+class to the next state, with states numbered by
+	// their offset in delta (state index times stride) and flag bits set.
+	delta []uint32
+	// out lists, per state index, the keys that end there, the keys of
+	// its suffix states included.
+	out  [][]int32
+	lens []int // key lengths in bytes
+}
+
+// newAutomaton builds the automaton for folded keys; hot marks the keys
+// that make [automaton.hot] report a line. Empty keys are ignored.
+func newAutomaton(keys []string, hot []bool) *automaton {
+	a := &automaton{lens: make([]int, len(keys))}
+	a.classes(keys)
+
+	// The trie, with missing edges as 0 (no edge leads back to the root).
+	goto_ := []uint32{}
+	addState := func() uint32 {
+		goto_ = append(goto_, make([]uint32, a.stride)...)
+		a.out = append(a.out, nil)
+		return uint32(len(a.out) - 1)
+	}
+	addState()
+	hotState := []bool{false}
+	for k, key := range keys {
+		a.lens[k] = len(key)
+		if key == "" {
+			continue
+		}
+		s := uint32(0)
+		for i := 0; i < len(key); i++ {
+			c := uint32(a.class[key[i]])
+			if goto_[s*uint32(a.stride)+c] == 0 {
+				n := addState()
+				hotState = append(hotState, false)
+				goto_[s*uint32(a.stride)+c] = n
+			}
+			s = goto_[s*uint32(a.stride)+c]
+		}
+		a.out[s] = append(a.out[s], int32(k))
+		hotState[s] = hotState[s] || hot[k]
+	}
+	a.link(goto_, hotState)
+	return a
+}
+
+// classes gives every byte that occurs in a key its own class; all other
+// bytes share class 0.
+func (a *automaton) classes(keys []string) {
+	n := 1
+	for _, key := range keys {
+		for i := 0; i < len(key); i++ {
+			if a.class[key[i]] == 0 {
+				a.class[key[i]] = byte(n)
+				n++
+			}
+		}
+	}
+	for b := range a.class {
+		a.class[b] = a.class[foldTable[b]]
+	}
+	a.stride = n
+}
+
+// link turns the trie into a DFA breadth first: a missing edge takes the
+// edge of the state's longest proper suffix in the trie (its fail state),
+// and a state inherits the keys of its fail state. Fail states are
+// shallower, so their rows are complete when a state's row is built.
+func (a *automaton) link(goto_ []uint32, hotState []bool) {
+	stride := uint32(a.stride)
+	next := make([]uint32, len(goto_))
+	fail := make([]uint32, len(a.out))
+	queue := make([]uint32, 0, len(a.out))
+	copy(next[:stride], goto_[:stride])
+	for c := range stride {
+		if t := goto_[c]; t != 0 {
+			queue = append(queue, t)
+		}
+	}
+	for len(queue) > 0 {
+		s := queue[0]
+		queue = queue[1:]
+		f := fail[s]
+		a.out[s] = append(a.out[s], a.out[f]...)
+		hotState[s] = hotState[s] || hotState[f]
+		for c := range stride {
+			t := goto_[s*stride+c]
+			if t == 0 {
+				next[s*stride+c] = next[f*stride+c]
+				continue
+			}
+			next[s*stride+c] = t
+			fail[t] = next[f*stride+c]
+			queue = append(queue, t)
+		}
+	}
+
+	a.delta = next
+	for i, t := range next {
+		e := t * stride
+		if len(a.out[t]) > 0 {
+			e |= flagOut
+		}
+		if hotState[t] {
+			e |= flagHot
+		}
+		a.delta[i] = e
+	}
+}
+
+// hot reports whether b holds a hot key.
+func (a *automaton) hot(b []byte) bool {
+	delta, class := a.delta, &a.class
+	s := uint32(0)
+	for _, c := range b {
+		e := delta[s+uint32(class[c])]
+		if e&flagHot != 0 {
+			return true
+		}
+		s = e & stateMask
+	}
+	return false
+}
+
+// scan calls hit for every occurrence of every key in s, with the key and
+// the offset where the occurrence ends, in the order the ends appear.
+func (a *automaton) scan(s string, hit func(key int32, end int)) {
+	delta, class := a.delta, &a.class
+	stride := uint32(a.stride)
+	st := uint32(0)
+	for i := 0; i < len(s); i++ {
+		e := delta[st+uint32(class[s[i]])]
+		st = e & stateMask
+		if e&flagOut != 0 {
+			for _, k := range a.out[st/stride] {
+				hit(k, i+1)
+			}
+		}
+	}
+}
