@@ -92,7 +92,7 @@ func runExplain(c *cobra.Command, env *Env, f *explainFlags, name string) error 
 	if err != nil {
 		return err
 	}
-	w, err := scanLog(env, name)
+	w, err := scanLog(env, name, heal.HotLines(set.Matcher()))
 	if err != nil {
 		return err
 	}
@@ -150,7 +150,7 @@ func fixAction(f report.Fix) string {
 	return f.Action
 }
 
-func scanLog(env *Env, name string) (logscan.Window, error) {
+func scanLog(env *Env, name string, hot func([]byte) bool) (logscan.Window, error) {
 	var r io.Reader = env.Stdin
 	if name != "-" {
 		file, err := os.Open(absFrom(env.Dir, name))
@@ -160,7 +160,7 @@ func scanLog(env *Env, name string) (logscan.Window, error) {
 		defer file.Close()
 		r = file
 	}
-	w, err := logscan.Scan(r, logscan.Options{})
+	w, err := logscan.Scan(r, logscan.Options{Hot: hot})
 	if err != nil {
 		return logscan.Window{}, fmt.Errorf("read log %s: %w", name, err)
 	}

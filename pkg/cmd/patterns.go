@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/self-heal/self-heal/pkg/heal"
 	"github.com/self-heal/self-heal/pkg/logscan"
 	"github.com/self-heal/self-heal/pkg/pattern"
 )
@@ -29,14 +30,17 @@ func newPatternsCmd(env *Env) *cobra.Command {
 	return c
 }
 
-// scanLines is the ScanFunc every pattern command uses: the same
-// normalisation as a run.
-func scanLines(r io.Reader) ([]string, error) {
-	w, err := logscan.Scan(r, logscan.Options{})
-	if err != nil {
-		return nil, err
+// scanLines returns the ScanFunc every pattern command uses: the same
+// normalisation and failure window as a run with the set's patterns.
+func scanLines(set *pattern.Set) pattern.ScanFunc {
+	o := logscan.Options{Hot: heal.HotLines(set.Matcher())}
+	return func(r io.Reader) ([]string, error) {
+		w, err := logscan.Scan(r, o)
+		if err != nil {
+			return nil, err
+		}
+		return windowTexts(w), nil
 	}
-	return windowTexts(w), nil
 }
 
 func newPatternsTestCmd(env *Env) *cobra.Command {
@@ -53,7 +57,7 @@ func newPatternsTestCmd(env *Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			results := set.TestExamples(scanLines)
+			results := set.TestExamples(scanLines(set))
 			failed := 0
 			for _, r := range results {
 				if !r.OK {
@@ -95,7 +99,7 @@ func newPatternsLintCmd(env *Env) *cobra.Command {
 				fmt.Fprintln(env.Stdout, p)
 			}
 			errs := len(problems)
-			for _, f := range set.Lint(scanLines) {
+			for _, f := range set.Lint(scanLines(set)) {
 				fmt.Fprintln(env.Stdout, f)
 				if !f.Warning {
 					errs++

@@ -10,6 +10,9 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/self-heal/self-heal/pkg/logscan"
+	"github.com/self-heal/self-heal/pkg/pattern"
 )
 
 // Step is the command being healed.
@@ -23,6 +26,17 @@ type Step struct {
 	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
+}
+
+// HotLines returns the scanner's hot-line test for a matcher: a line is
+// the start of an error block when [logscan.DefaultHot] says so or when it
+// holds a word that some pattern's evidence needs ([pattern.Matcher.Hot]),
+// so the evidence of a failure stays in the window however early it was
+// printed.
+func HotLines(m *pattern.Matcher) func(raw []byte) bool {
+	return func(raw []byte) bool {
+		return logscan.DefaultHot(raw) || m.Hot(raw)
+	}
 }
 
 // exitResult is how one execution of the step ended.

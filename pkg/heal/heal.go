@@ -47,8 +47,10 @@ type Options struct {
 	DryRun      bool
 	ArtifactDir string
 	Environment string
-	Scan        logscan.Options
-	Log         *slog.Logger
+	// Scan bounds the failure window; a nil Scan.Hot becomes [HotLines]
+	// of the patterns.
+	Scan logscan.Options
+	Log  *slog.Logger
 	// Status receives one plain line per attempt and the closing summary.
 	Status io.Writer
 	// Signals delivers SIGINT/SIGTERM to forward to the step.
@@ -91,6 +93,9 @@ func New(o Options) *Engine {
 	}
 	if o.Rand == nil {
 		o.Rand = rand.Float64
+	}
+	if o.Scan.Hot == nil && o.Patterns != nil {
+		o.Scan.Hot = HotLines(o.Patterns.Matcher())
 	}
 	if o.Sleep == nil {
 		o.Sleep = func(ctx context.Context, d time.Duration) error { return sleep(ctx, d, o.Signals) }
