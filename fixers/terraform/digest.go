@@ -242,7 +242,7 @@ func (v *digestView) digestLineage(ctx context.Context) (string, string, error) 
 		return "", "", fmt.Errorf("list versions of %s: %w", v.b.location(), err)
 	}
 	for _, ver := range out.Versions {
-		if aws.ToString(ver.Key) != key || aws.ToString(ver.VersionId) == "null" {
+		if aws.ToString(ver.Key) != key {
 			continue
 		}
 		body, err := getObject(ctx, v.c.s3, bucket, key, aws.ToString(ver.VersionId))
