@@ -8,6 +8,8 @@ package fixers
 import (
 	"errors"
 
+	"github.com/self-heal/self-heal/fixers/helm"
+	"github.com/self-heal/self-heal/fixers/kube"
 	"github.com/self-heal/self-heal/fixers/terraform"
 	"github.com/self-heal/self-heal/fixers/wait"
 	"github.com/self-heal/self-heal/pkg/fixer"
@@ -25,5 +27,13 @@ func Register(r *fixer.Registry) error {
 		r.Register(terraform.Init{}),
 		r.Register(terraform.LockProviders{}),
 		r.Register(terraform.NewReplan()),
+		r.Register(kube.NewUnstickNamespace()),
+		r.Register(kube.NewRemoveFinalizers()),
+		r.Register(kube.NewRecreateObject()),
+		r.Register(kube.NewRefreshToken()),
+		r.Register(helm.NewRecover()),
+		r.Register(helm.NewUninstallRelease()),
+		r.Register(helm.NewAdoptResource()),
+		r.Register(helm.DiagnoseTimeout{}),
 	)
 }
