@@ -87,20 +87,19 @@ func (l *Local) walkDay(ctx context.Context, dir string, since time.Time, fn fun
 	if err != nil {
 		return []Problem{{Name: dir, Err: err}}, nil
 	}
+	day, err := openDay(dir)
+	if err != nil {
+		return []Problem{{Name: dir, Err: err}}, nil
+	}
+	defer day.close()
 	var problems []Problem
 	for _, name := range names {
 		if err := ctx.Err(); err != nil {
 			return problems, err
 		}
-		path := filepath.Join(dir, name)
-		data, err := os.ReadFile(path)
+		r, err := decodeFile(day, name)
 		if err != nil {
-			problems = append(problems, Problem{Name: path, Err: err})
-			continue
-		}
-		r, err := Decode(data)
-		if err != nil {
-			problems = append(problems, Problem{Name: path, Err: err})
+			problems = append(problems, Problem{Name: filepath.Join(dir, name), Err: err})
 			continue
 		}
 		if r.Time.Before(since) {
@@ -111,6 +110,14 @@ func (l *Local) walkDay(ctx context.Context, dir string, since time.Time, fn fun
 		}
 	}
 	return problems, nil
+}
+
+func decodeFile(day *dayReader, name string) (*Record, error) {
+	data, err := day.read(name)
+	if err != nil {
+		return nil, err
+	}
+	return Decode(data)
 }
 
 // readNames lists the record files of a day folder, in name order,

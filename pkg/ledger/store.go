@@ -82,8 +82,8 @@ func Encode(r *Record) ([]byte, error) {
 
 // Decode reads a record and checks its schema version.
 func Decode(data []byte) (*Record, error) {
-	var r Record
-	if err := json.Unmarshal(data, &r); err != nil {
+	r, err := decodeRecord(data)
+	if err != nil {
 		return nil, fmt.Errorf("decode record: %w", err)
 	}
 	if r.Schema < 1 {
@@ -95,7 +95,7 @@ func Decode(data []byte) (*Record, error) {
 	if r.Time.IsZero() {
 		return nil, errors.New("decode record: no time")
 	}
-	return &r, nil
+	return r, nil
 }
 
 // objectName is where a record goes below the store's root.
