@@ -10,7 +10,6 @@ package ci
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 )
 
@@ -96,6 +95,3 @@ func (Local) Info() Info { return Info{Name: "local"} }
 
 // StartGroup prints nothing: the engine's attempt line is heading enough.
 func (l Local) StartGroup(string) func() { return func() {} }
-
-// String names the platform.
-func (Local) String() string { return fmt.Sprint("local") }

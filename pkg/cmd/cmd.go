@@ -144,6 +144,7 @@ func newRoot(env *Env) *cobra.Command {
 		newFixersCmd(env),
 		newPolicyCmd(env),
 		newReportCmd(env),
+		newStatsCmd(env), newSuggestCmd(env),
 	)
 	return root
 }

@@ -151,13 +151,13 @@ func fixAction(f report.Fix) string {
 }
 
 func scanLog(env *Env, name string, hot func([]byte) bool) (logscan.Window, error) {
-	var r io.Reader = env.Stdin
+	r := env.Stdin
 	if name != "-" {
 		file, err := os.Open(absFrom(env.Dir, name))
 		if err != nil {
 			return logscan.Window{}, fmt.Errorf("read log: %w", err)
 		}
-		defer file.Close()
+		defer func() { _ = file.Close() }()
 		r = file
 	}
 	w, err := logscan.Scan(r, logscan.Options{Hot: hot})

@@ -120,7 +120,7 @@ func schemaProblems(env *Env, args []string) []string {
 	var out []string
 	paths := append([]string{absFrom(env.Dir, RepoPatternDir)}, args...)
 	for _, p := range paths {
-		files, err := pattern.PatternFiles(absFrom(env.Dir, p))
+		files, err := pattern.Files(absFrom(env.Dir, p))
 		if err != nil {
 			continue
 		}

@@ -2,8 +2,8 @@ package heal
 
 import (
 	"os"
-	"slices"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/self-heal/self-heal/pkg/pattern"

@@ -17,41 +17,16 @@ import (
 // applies the allowed ones. It reports whether a fix changed something,
 // and ok=false when the loop must stop.
 func (l *loop) fix(ctx context.Context, att *report.Attempt, p *pattern.Pattern) (acted, ok bool) {
-	o := l.e.o
 	idle := false
 	for _, f := range p.Fixes {
-		fx, _ := o.Registry.Lookup(f.Use)
-		req := l.request(att, f)
-		fr, plan, dec := l.e.plan(ctx, fx, f, p, req, true)
-		switch {
-		case fr.Error != "":
-			return l.record(att, fr, report.Failed, stopFixFailed)
-		case plan.Verdict == fixer.Refuse || fr.Refused != "":
-			return l.record(att, fr, report.Refused, stopRefused)
-		case plan.Verdict == fixer.Wait:
-			l.e.statusf("%s: %s", fx.Name(), plan.Action)
-			att.Fixes = append(att.Fixes, fr)
-			return acted, !o.DryRun || l.dryStop()
-		case plan.Verdict == fixer.Nothing || o.DryRun:
-			att.Fixes = append(att.Fixes, fr)
-			continue
+		st := l.fixOne(ctx, att, p, f)
+		if st.stop {
+			return acted, st.ok
 		}
-		key := att.Fingerprint + "\x00" + f.Use
-		if l.applied[key] && !f.RetryOnly {
-			return l.record(att, fr, report.Failed, stopRepeat)
-		}
-		l.applied[key] = true
-		res, err := l.apply(ctx, fx, req, dec, &fr)
-		att.Fixes = append(att.Fixes, fr)
-		if err != nil {
-			l.stop(report.Failed, stopFixFailed)
-			return acted, false
-		}
-		l.absorb(res)
-		acted = acted || len(res.Changed) > 0
-		idle = idle || (!f.RetryOnly && len(res.Changed) == 0)
+		acted = acted || st.changed
+		idle = idle || st.idle
 	}
-	if o.DryRun {
+	if l.e.o.DryRun {
 		return acted, l.dryStop()
 	}
 	if idle && !acted {
@@ -60,12 +35,53 @@ func (l *loop) fix(ctx context.Context, att *report.Attempt, p *pattern.Pattern)
 	return acted, true
 }
 
+// fixStep is what one fix did to the loop: stop it (ok says whether the
+// run goes on to back off), or go on after changing something or nothing.
+type fixStep struct {
+	stop, ok      bool
+	changed, idle bool
+}
+
+func (l *loop) fixOne(ctx context.Context, att *report.Attempt, p *pattern.Pattern, f pattern.Fix) fixStep {
+	o := l.e.o
+	fx, _ := o.Registry.Lookup(f.Use)
+	req := l.request(att, f)
+	fr, plan, dec := l.e.plan(ctx, fx, f, p, req, true)
+	switch {
+	case fr.Error != "":
+		return l.record(att, fr, report.Failed, stopFixFailed)
+	case plan.Verdict == fixer.Refuse || fr.Refused != "":
+		return l.record(att, fr, report.Refused, stopRefused)
+	case plan.Verdict == fixer.Wait:
+		l.e.statusf("%s: %s", fx.Name(), plan.Action)
+		att.Fixes = append(att.Fixes, fr)
+		return fixStep{stop: true, ok: !o.DryRun || l.dryStop()}
+	case plan.Verdict == fixer.Nothing || o.DryRun:
+		att.Fixes = append(att.Fixes, fr)
+		return fixStep{}
+	}
+
+	key := att.Fingerprint + "\x00" + f.Use
+	if l.applied[key] && !f.RetryOnly {
+		return l.record(att, fr, report.Failed, stopRepeat)
+	}
+	l.applied[key] = true
+	res, err := l.apply(ctx, fx, req, dec, &fr)
+	att.Fixes = append(att.Fixes, fr)
+	if err != nil {
+		l.stop(report.Failed, stopFixFailed)
+		return fixStep{stop: true}
+	}
+	l.absorb(res)
+	return fixStep{changed: len(res.Changed) > 0, idle: !f.RetryOnly && len(res.Changed) == 0}
+}
+
 func (l *loop) dryStop() bool {
 	l.stop(report.Planned, stopDryRun)
 	return false
 }
 
-func (l *loop) record(att *report.Attempt, fr report.Fix, o report.Outcome, reason string) (bool, bool) {
+func (l *loop) record(att *report.Attempt, fr report.Fix, o report.Outcome, reason string) fixStep {
 	att.Fixes = append(att.Fixes, fr)
 	if fr.Refused != "" {
 		l.e.statusf("%s refused: %s", fr.Fixer, fr.Refused)
@@ -77,7 +93,7 @@ func (l *loop) record(att *report.Attempt, fr report.Fix, o report.Outcome, reas
 		o = report.Planned
 	}
 	l.stop(o, reason)
-	return false, false
+	return fixStep{stop: true}
 }
 
 // request builds a fixer's inputs: captures overlaid with `with:`.
@@ -223,7 +239,7 @@ func itoa(n int) string { return fmt.Sprint(n) }
 // statusf prints one plain status line.
 func (e *Engine) statusf(format string, args ...any) {
 	line := fmt.Sprintf(format, args...)
-	fmt.Fprintf(e.o.Status, "self-heal: %s\n", strings.TrimRight(line, "\n"))
+	_, _ = fmt.Fprintf(e.o.Status, "self-heal: %s\n", strings.TrimRight(line, "\n"))
 }
 
 // Plan lists what the pattern's fixes would do for a recognised failure,

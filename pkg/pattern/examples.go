@@ -108,7 +108,7 @@ func (e Examples) read(name string, scan ScanFunc) (*Text, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read example: %w", err)
 	}
-	defer r.Close()
+	defer func() { _ = r.Close() }()
 	lines, err := scan(r)
 	if err != nil {
 		return nil, fmt.Errorf("read example %s: %w", name, err)

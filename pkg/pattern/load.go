@@ -352,9 +352,9 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// PatternFiles lists the pattern files a path names: the file itself, or
+// Files lists the pattern files a path names: the file itself, or
 // the *.yaml and *.yml files of a directory.
-func PatternFiles(p string) ([]string, error) {
+func Files(p string) ([]string, error) {
 	info, err := os.Stat(p)
 	if err != nil {
 		return nil, err

@@ -95,7 +95,8 @@ func (p *Policy) Decide(s Subject) Decision {
 				return Decision{Allowed: true, Rule: "allow " + p.AllowSource}
 			}
 		}
-		return refuse("allow", fmt.Sprintf("%s fixes are not in the allowed classes set by %s; add %s there to allow it",
+		return refuse("allow", fmt.Sprintf(
+			"%s fixes are not in the allowed classes set by %s; add %s there to allow it",
 			s.Safety, p.AllowSource, s.Safety))
 	}
 	if !p.Production() {

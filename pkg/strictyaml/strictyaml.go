@@ -9,8 +9,8 @@ package strictyaml
 import (
 	"bytes"
 	"errors"
-	"io"
 	"fmt"
+	"io"
 	"sort"
 	"strconv"
 	"strings"
