@@ -37,21 +37,10 @@ type MetricsConfig struct {
 // "none". Only the http/protobuf protocol is supported.
 func MetricsFromEnv(environ []string) (cfg MetricsConfig, ok bool, err error) {
 	get := lookup(environ)
-	exporter := strings.ToLower(get("OTEL_METRICS_EXPORTER"))
+	if ok, err := metricsOn(get); !ok || err != nil {
+		return cfg, false, err
+	}
 	generic, specific := get("OTEL_EXPORTER_OTLP_ENDPOINT"), get("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")
-	switch {
-	case strings.EqualFold(get("OTEL_SDK_DISABLED"), "true"), exporter == "none":
-		return cfg, false, nil
-	case exporter != "" && exporter != "otlp":
-		return cfg, false, fmt.Errorf("OTEL_METRICS_EXPORTER=%s: only otlp is supported", exporter)
-	case exporter == "" && generic == "" && specific == "":
-		return cfg, false, nil
-	}
-	proto := firstSet(get("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL"), get("OTEL_EXPORTER_OTLP_PROTOCOL"))
-	if proto != "" && proto != "http/protobuf" {
-		return cfg, false, fmt.Errorf("OTLP protocol %s: only http/protobuf is supported", proto)
-	}
-
 	cfg.Endpoint = specific
 	if cfg.Endpoint == "" {
 		cfg.Endpoint = strings.TrimSuffix(firstSet(generic, "http://localhost:4318"), "/") + "/v1/metrics"
@@ -78,6 +67,25 @@ func MetricsFromEnv(environ []string) (cfg MetricsConfig, ok bool, err error) {
 		cfg.Resource["service.name"] = "self-heal"
 	}
 	return cfg, true, nil
+}
+
+// metricsOn decides from the OTEL_* variables whether metrics are sent.
+func metricsOn(get func(string) string) (bool, error) {
+	exporter := strings.ToLower(get("OTEL_METRICS_EXPORTER"))
+	switch {
+	case strings.EqualFold(get("OTEL_SDK_DISABLED"), "true"), exporter == "none":
+		return false, nil
+	case exporter != "" && exporter != "otlp":
+		return false, fmt.Errorf("OTEL_METRICS_EXPORTER=%s: only otlp is supported", exporter)
+	case exporter == "" && get("OTEL_EXPORTER_OTLP_ENDPOINT") == "" &&
+		get("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT") == "":
+		return false, nil
+	}
+	proto := firstSet(get("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL"), get("OTEL_EXPORTER_OTLP_PROTOCOL"))
+	if proto != "" && proto != "http/protobuf" {
+		return false, fmt.Errorf("OTLP protocol %s: only http/protobuf is supported", proto)
+	}
+	return true, nil
 }
 
 // keyValues parses the "k1=v1,k2=v2" lists of the OTEL_* variables;

@@ -31,7 +31,7 @@ func (d *dayReader) read(name string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", name, err)
 	}
-	defer syscall.Close(fd)
+	defer func() { _ = syscall.Close(fd) }()
 	buf := d.buf[:0]
 	for {
 		if len(buf) == cap(buf) {

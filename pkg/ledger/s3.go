@@ -227,7 +227,7 @@ func (s *S3) get(ctx context.Context, key string) (*Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer out.Body.Close()
+	defer func() { _ = out.Body.Close() }()
 	data, err := io.ReadAll(out.Body)
 	if err != nil {
 		return nil, err

@@ -24,7 +24,7 @@ func fixture(t *testing.T) []*ledger.Record {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	var out []*ledger.Record
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {

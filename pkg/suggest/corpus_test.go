@@ -65,7 +65,7 @@ func readCorpus(t *testing.T) (classes []logFile, near []logFile) {
 		if err != nil {
 			return err
 		}
-		defer f.Close()
+		defer func() { _ = f.Close() }()
 		lines, err := scan(f)
 		if err != nil {
 			return err
