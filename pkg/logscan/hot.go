@@ -12,6 +12,17 @@ func DefaultHot(raw []byte) bool {
 	return defaultHot.match(raw)
 }
 
+// HotWords returns the phrases [DefaultHot] looks for, in lower case, so
+// that a caller can search for them together with words of its own in one
+// pass over a line.
+func HotWords() []string {
+	out := make([]string, len(hotWords))
+	for i, w := range hotWords {
+		out[i] = w.word
+	}
+	return out
+}
+
 // hotWords are the phrases that make [DefaultHot] report a line. Each has
 // at least four bytes; anchor is the offset of the four bytes that stand
 // for the phrase in the filters, picked to be rare in ordinary tool output

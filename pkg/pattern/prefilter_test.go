@@ -1,12 +1,15 @@
 package pattern_test
 
 import (
+	"bytes"
 	"io"
+	"os"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/self-heal/self-heal/pkg/logscan"
 	"github.com/self-heal/self-heal/pkg/pattern"
 )
 
@@ -77,4 +80,31 @@ func TestMatcher_Hot(t *testing.T) {
 			t.Errorf("Hot(%q) = %v, want %v", tt.line, got, tt.want)
 		}
 	}
+}
+
+// TestMatcher_HotFilter checks that the combined filter marks every line
+// that the scanner's default test or the matcher's own test marks.
+func TestMatcher_HotFilter(t *testing.T) {
+	t.Parallel()
+	set := catalogue(t)
+	m := set.Matcher()
+	hot := m.HotFilter(logscan.HotWords())
+	lines := 0
+	for _, name := range corpusLogs(t) {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range bytes.Split(data, []byte("\n")) {
+			lines++
+			want := logscan.DefaultHot(l) || m.Hot(l)
+			if want && !hot(l) {
+				t.Errorf("%s: HotFilter misses %q", name, l)
+			}
+		}
+	}
+	if hot([]byte("2026-12-03T16:27:09.094Z [DEBUG] using github.com/hashicorp/go-tfe v1.70.0")) {
+		t.Error("HotFilter marks a plain debug line")
+	}
+	t.Logf("%d lines", lines)
 }
