@@ -29,14 +29,12 @@ type Step struct {
 }
 
 // HotLines returns the scanner's hot-line test for a matcher: a line is
-// the start of an error block when [logscan.DefaultHot] says so or when it
-// holds a word that some pattern's evidence needs ([pattern.Matcher.Hot]),
-// so the evidence of a failure stays in the window however early it was
-// printed.
+// the start of an error block when it holds one of [logscan.HotWords] or
+// a word that some pattern's evidence needs ([pattern.Matcher.Hot]), so
+// the evidence of a failure stays in the window however early it was
+// printed. Both are searched for in one pass over the line.
 func HotLines(m *pattern.Matcher) func(raw []byte) bool {
-	return func(raw []byte) bool {
-		return logscan.DefaultHot(raw) || m.Hot(raw)
-	}
+	return m.HotFilter(logscan.HotWords())
 }
 
 // exitResult is how one execution of the step ended.
@@ -83,6 +81,11 @@ func execute(ctx context.Context, s Step, env []string, scan func(stream int) io
 	return exitOf(cmd, werr), <-signalled, nil
 }
 
+// pipeSize is the capacity asked for the child's output pipes: a child
+// that prints fast fills a default 64 KiB pipe in microseconds, and each
+// full pipe costs a context switch.
+const pipeSize = 1 << 20
+
 func pipes(cmd *exec.Cmd) ([2]io.ReadCloser, error) {
 	var out [2]io.ReadCloser
 	var err error
@@ -92,16 +95,54 @@ func pipes(cmd *exec.Cmd) ([2]io.ReadCloser, error) {
 	if out[1], err = cmd.StderrPipe(); err != nil {
 		return out, fmt.Errorf("stderr pipe: %w", err)
 	}
+	for _, r := range out {
+		if f, ok := r.(*os.File); ok {
+			growPipe(f, pipeSize)
+		}
+	}
 	return out, nil
 }
 
-// pump copies r to w in large blocks as they arrive, handing each block to
-// the scanner too. A failing w (a closed job log) does not stop the
-// draining, so the child never blocks on a full pipe.
+// The pump's blocks: each read of the child's pipe fills at most one, and
+// at most pumpBlocks are in flight between the pass-through and the
+// scanner.
+const (
+	pumpBlock  = 1 << 20
+	pumpBlocks = 4
+)
+
+// pump copies r to w block by block as the blocks arrive, and hands each
+// block to the scanner on another goroutine, so that the pass-through
+// waits for the scanner only when it falls pumpBlocks behind. A failing w
+// (a closed job log) does not stop the draining, so the child never
+// blocks on a full pipe. pump returns when r ends and the scanner has
+// seen every block.
 func pump(r io.Reader, w, scan io.Writer) {
-	buf := make([]byte, 256<<10)
+	full := make(chan []byte, pumpBlocks)
+	free := make(chan []byte, pumpBlocks)
+	scanned := make(chan struct{})
+	go func() {
+		defer close(scanned)
+		for b := range full {
+			_, _ = scan.Write(b)
+			free <- b[:cap(b)]
+		}
+	}()
+
 	wok := true
+	made := 0
 	for {
+		var buf []byte
+		select {
+		case buf = <-free:
+		default:
+			if made < pumpBlocks {
+				buf = make([]byte, pumpBlock)
+				made++
+			} else {
+				buf = <-free
+			}
+		}
 		n, err := r.Read(buf)
 		if n > 0 {
 			if wok {
@@ -109,12 +150,16 @@ func pump(r io.Reader, w, scan io.Writer) {
 					wok = false
 				}
 			}
-			_, _ = scan.Write(buf[:n])
+			full <- buf[:n]
+		} else {
+			free <- buf
 		}
 		if err != nil {
-			return
+			break
 		}
 	}
+	close(full)
+	<-scanned
 }
 
 // forwardSignals relays signals to the child's process group until done
