@@ -20,10 +20,10 @@ const notesPerPage = 100
 // Why a note is not written. The job log and the report artifact still
 // carry the report; the caller shows the error as a warning.
 var (
-	errNoToken = errors.New("merge request note not written: " + TokenVariable +
-		" is not set; the report is in the job log and the report artifact")
-	errFork = errors.New("merge request note not written: the merge request comes " +
-		"from a fork; the report is in the job log and the report artifact")
+	errNoToken = errors.New(TokenVariable + " is not set; set it to an access token " +
+		"with the api scope to keep the report on the merge request")
+	errFork = errors.New("the merge request comes from a fork, whose pipelines " +
+		"must not hold the token")
 )
 
 // Comment keeps one note per key on the pipeline's merge request: the
