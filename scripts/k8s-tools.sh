@@ -77,7 +77,9 @@ build_helm() {
   local dir
   dir=$(mktemp -d)
   # shellcheck disable=SC2046
-  GOBIN=$dir go install $(build_flags) -ldflags '-s -w' "helm.sh/helm/v4/cmd/helm@$HELM_VERSION"
+  GOBIN=$dir go install $(build_flags) \
+    -ldflags "-s -w -X helm.sh/helm/v4/internal/version.version=$HELM_VERSION" \
+    "helm.sh/helm/v4/cmd/helm@$HELM_VERSION"
   install_atomically "$dir/helm" "$HELM_BIN"
   rmdir "$dir"
 }

@@ -156,6 +156,9 @@ func (a *Access) ToRESTConfig() (*rest.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load kubeconfig: %w", err)
 	}
+	// Deprecation warnings (v1 Endpoints, listed while surveying a
+	// namespace) would go to the job log as klog lines.
+	cfg.WarningHandler = rest.NoWarnings{}
 	return cfg, nil
 }
 
