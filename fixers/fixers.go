@@ -8,6 +8,7 @@ package fixers
 import (
 	"errors"
 
+	awsfix "github.com/self-heal/self-heal/fixers/aws"
 	"github.com/self-heal/self-heal/fixers/helm"
 	"github.com/self-heal/self-heal/fixers/kube"
 	"github.com/self-heal/self-heal/fixers/terraform"
@@ -27,6 +28,8 @@ func Register(r *fixer.Registry) error {
 		r.Register(terraform.Init{}),
 		r.Register(terraform.LockProviders{}),
 		r.Register(terraform.NewReplan()),
+		r.Register(wait.NewUntil(kube.ServiceEndpoints{})),
+		r.Register(awsfix.DeleteVPCDependencies{}, "_delete_vpc_dependencies"),
 		r.Register(kube.NewUnstickNamespace()),
 		r.Register(kube.NewRemoveFinalizers()),
 		r.Register(kube.NewRecreateObject()),
