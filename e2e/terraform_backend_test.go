@@ -189,11 +189,11 @@ func TestHeartbeat_LiveHolderIsWaitedFor(t *testing.T) {
 	holder := harness.Start(t, otherHost(s, harness.Vars{"sleep": "20", "run_id": "2"},
 		append([]string{bin, "run", "--"}, harness.ApplyArgs...)...))
 	waitHeartbeat(t, a, s, holder)
-	strict := filepath.Join(t.TempDir(), "strict.yaml")
-	harness.WriteFiles(t, filepath.Dir(strict), map[string]string{"strict.yaml": strictLock})
+	// The repository's own pattern directory holds the strict pattern.
+	harness.WriteFiles(t, filepath.Join(s.Dir, ".self-heal", "patterns"),
+		map[string]string{"strict.yaml": strictLock})
 
-	h := healIn(t, bin, s.Dir, append(s.Env, "TF_VAR_sleep=1", "TF_VAR_run_id=3"),
-		append([]string{"--patterns", strict, "--"}, harness.ApplyArgs...)...)
+	h := healIn(t, bin, s.Dir, append(s.Env, "TF_VAR_sleep=1", "TF_VAR_run_id=3"), harness.ApplyArgs...)
 	if err := holder.Wait(t, 2*time.Minute); err != nil {
 		t.Errorf("the holder's run failed: %v\n%s", err, holder.Output())
 	}

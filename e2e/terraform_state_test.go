@@ -131,7 +131,7 @@ func TestInit_PlanBeforeInit(t *testing.T) {
 	h := healIn(t, bin, s.Dir, env, planStep...)
 	requireHealedBy(t, h, "backend-init-required", "terraform.init")
 	contains(t, "backend settings", readFile(t, filepath.Join(s.Dir, ".terraform",
-		"terraform.tfstate")), `"bucket":"preinit"`)
+		"terraform.tfstate")), `"bucket": "preinit"`)
 	requireHealthy(t, s, "1")
 }
 
