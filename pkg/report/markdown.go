@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"maps"
+	"path"
 	"slices"
 	"strings"
 )
@@ -308,14 +309,21 @@ func writeExcerpts(d *doc, r *Run) {
 	}
 }
 
-// commandLine shows a command line as a shell would read it.
+// commandLine shows a command line as a shell would read it. A script
+// run by a shell (`bash -c "terraform apply"`, as CI templates run steps)
+// is shown as the script.
 func commandLine(args []string) string {
+	if len(args) == 3 && args[1] == "-c" && shells[path.Base(args[0])] {
+		return shorten(strings.Join(strings.Fields(args[2]), " "), 300)
+	}
 	out := make([]string, len(args))
 	for i, a := range args {
 		out[i] = shellQuote(a)
 	}
 	return shorten(strings.Join(out, " "), 300)
 }
+
+var shells = map[string]bool{"sh": true, "bash": true, "zsh": true, "dash": true}
 
 func shellQuote(s string) string {
 	if s != "" && !strings.ContainsAny(s, " \t\n'\"\\$`&|;<>()*?[]{}!#~") {
