@@ -75,7 +75,8 @@ func checkHealedJob(t *testing.T, r gitlabRun) {
 	}
 	checkSections(t, r.log, "self-heal_attempt_1", "self-heal_attempt_2")
 	wantInOrder(t, r.log, "self-heal_attempt_1_started", "connection reset by peer (flaky)",
-		"self-heal_attempt_2_started", "applied: 1 added", "self-heal_report_started")
+		"self-heal_attempt_2_started", "applied to pool: blue: 1 added",
+		"self-heal_report_started")
 
 	rep := r.report(t)
 	if rep.Outcome != report.Healed || len(rep.Attempts) != 2 || rep.ExitCode != 0 {

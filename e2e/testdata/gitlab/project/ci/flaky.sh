@@ -1,9 +1,10 @@
 #!/bin/sh
 # A step that fails once per job with a network error the flaky-net
-# pattern recognises, and succeeds when run again.
+# pattern recognises, and succeeds when run again. It names its first
+# argument, so that a test sees the command's quoting survive.
 state="$CI_PROJECT_DIR/.state/flaky-$CI_JOB_ID"
 if [ -f "$state" ]; then
-  echo "applied: 1 added, 0 changed, 0 destroyed"
+  echo "applied to $1: 1 added, 0 changed, 0 destroyed"
   exit 0
 fi
 mkdir -p "${state%/*}"
