@@ -29,11 +29,10 @@ var (
 // Comment keeps one note per key on the pipeline's merge request: the
 // first call creates it, later calls (in this job, a retried job or a
 // later pipeline) find it again by its hidden [report.Marker] and edit it
-// in place.
-// Only notes written by the token's own user are considered. Outside a
-// merge request pipeline it returns [ci.ErrNoChangeRequest]. Without a
-// token, or on a merge request from a fork, it returns an error that says
-// so.
+// in place. Only notes written by the token's own user are considered.
+// Outside a merge request pipeline it returns [ci.ErrNoChangeRequest].
+// Without a token, or on a merge request from a fork, it returns an error
+// that says so.
 func (p *Platform) Comment(ctx context.Context, key, markdown string) error {
 	e := p.env
 	switch {
