@@ -65,7 +65,8 @@ func platform() ci.Platform {
 			HTTPClient: &http.Client{Timeout: 30 * time.Second}})
 	case gitlab.Detected(os.Getenv):
 		return gitlab.New(os.Getenv,
-			gitlab.WithWriter(os.Stderr), gitlab.WithHTTPClient(http.DefaultClient))
+			gitlab.WithWriter(os.Stderr),
+			gitlab.WithHTTPClient(&http.Client{Timeout: 30 * time.Second}))
 	}
 	return ci.Local{W: os.Stderr}
 }
