@@ -31,6 +31,9 @@ func loadPatterns(env *Env, dir string, extra []string, disabled ...string) (*pa
 	layers = append(layers, pattern.Layer{Name: RepoPatternDir, Files: repo})
 
 	for _, p := range extra {
+		if strings.TrimSpace(p) == "" {
+			continue // an unset CI input maps to an empty flag
+		}
 		p = display(env.Dir, absFrom(dir, p))
 		files, err := pattern.ReadPath(p, false)
 		if err != nil {
