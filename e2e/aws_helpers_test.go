@@ -66,6 +66,8 @@ type awsWorld struct {
 // the aws CLI, and nothing of this process's AWS settings.
 func newAWSWorld(t *testing.T) *awsWorld {
 	t.Helper()
+	// Build first, so that a test's timers start when the steps can run.
+	harness.SelfHealBinary(t)
 	endpoint := harness.StartMoto(t)
 	return newAWSWorldAt(t, endpoint)
 }
