@@ -93,6 +93,9 @@ func (r *RemoveFinalizers) target(req fixer.Request, a *kubeconfig.Access,
 		t.ref = namespaceRef(name)
 	} else {
 		if ns == "" {
+			ns = manifestNamespace(req.Step, strings.TrimSuffix(resource, "s"), name)
+		}
+		if ns == "" {
 			ns = a.Namespace()
 		}
 		if t.ref, err = refFor(c.Mapper, resource, ns, name); err != nil {

@@ -110,7 +110,7 @@ func (r *RecreateObject) inspect(ctx context.Context, req fixer.Request,
 	if err != nil {
 		return recreateTarget{}, fixer.Plan{}, true, err
 	}
-	t, err := r.target(a, c, v)
+	t, err := r.target(a, c, req.Step, v)
 	if err != nil {
 		return t, fixer.Plan{}, true, err
 	}
@@ -134,15 +134,18 @@ func (r *RecreateObject) inspect(ctx context.Context, req fixer.Request,
 	return t, fixer.Plan{}, false, nil
 }
 
-func (r *RecreateObject) target(a *kubeconfig.Access, c *kubeconfig.Clients, v fixer.Values,
+// target resolves the object: its namespace is the input, else the one
+// the step's manifests give it, else the step's.
+func (r *RecreateObject) target(a *kubeconfig.Access, c *kubeconfig.Clients, step fixer.Step,
+	v fixer.Values,
 ) (recreateTarget, error) {
-	ns := v.String("namespace", "")
-	if ns == "" {
-		ns = a.Namespace()
-	}
 	name := v.String("name", "")
 	if name == "" {
 		return recreateTarget{}, fmt.Errorf("the failure names no object")
+	}
+	ns := v.String("namespace", manifestNamespace(step, v.String("kind", ""), name))
+	if ns == "" {
+		ns = a.Namespace()
 	}
 	ref, err := refFor(c.Mapper, v.String("kind", ""), ns, name)
 	if err != nil {
