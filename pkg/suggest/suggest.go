@@ -2,14 +2,17 @@
 // recognised.
 //
 // Each failure window is normalised line by line into a template: ids,
-// numbers, hex strings, quoted names, timestamps, ARNs, URLs and paths
-// become placeholders such as <id> or <path> (see [Parse]). Windows are
-// compared by the wording they share, weighted towards error messages
-// and towards wording few windows hold; alike windows are grouped as long
-// as some wording common to the whole group appears in no window outside
-// it. For every group the package builds a [pattern.Pattern] stub whose
-// `match` is that wording and whose `capture` names the variable parts,
-// and ranks the groups by how many failures they hold.
+// numbers, hex strings, quoted names, timestamps, ARNs, URLs, paths and
+// values the redactor masked become placeholders such as <id> or <path>
+// (see [Parse]). Windows are compared by the wording they share,
+// weighted towards error messages and towards wording few windows hold.
+// Alike windows are grouped unless they name different error codes or
+// start an error chain alike and go on differently. For every group the
+// package builds a [pattern.Pattern] stub whose `match.all` is wording
+// common to the whole group that sets it apart from the other windows
+// (with `match.none` vetoes where wording alone does not), and whose
+// `capture` names the variable parts; groups are ranked by how many
+// failures they hold.
 //
 // The package does not read logs or ledgers and does not write files;
 // callers hand it normalised lines and marshal the stubs with
@@ -264,11 +267,11 @@ func loose(p Part, last bool) string {
 // captures names the placeholders of a template with a regex each: the
 // value in a group, between up to two words of the text before it and
 // one word of the text after it, so that the group ends where the value
-// does.
+// does. Masked secrets are never captured.
 func captures(t Template, used map[string]int) []pattern.Capture {
 	var out []pattern.Capture
 	for i, p := range t {
-		if p.Slot == "" {
+		if p.Slot == "" || p.Slot == "secret" {
 			continue
 		}
 		before, after := "", ""

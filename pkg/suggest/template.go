@@ -3,6 +3,8 @@ package suggest
 import (
 	"regexp"
 	"strings"
+
+	"github.com/self-heal/self-heal/pkg/redact"
 )
 
 // A Slot is one kind of variable part of a failure line. Slots are tried
@@ -21,6 +23,8 @@ type Slot struct {
 // slots are the variable parts recognised in failure lines, most
 // specific first.
 var slots = compileSlots([]Slot{
+	// A value the redactor masked: the live text holds the secret.
+	{Name: "secret", Expr: regexp.QuoteMeta(redact.Mask)},
 	{Name: "time", Expr: `\d{4}[-/]\d{2}[-/]\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?` +
 		`(?: ?(?:Z|[+-]\d{2}:?\d{2}))?(?: ?(?:UTC|GMT))?)?`},
 	{Name: "time", Expr: `\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{1,2} [A-Z][a-z]{2} \d{4} ` +

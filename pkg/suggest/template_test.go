@@ -33,6 +33,7 @@ func TestParse(t *testing.T) {
 		{"a decade of facade", "a decade of facade"},
 		{"Who: user@example-host", "Who: <email>"},
 		{"no placeholders at all", "no placeholders at all"},
+		{"login with token *** refused", "login with token <secret> refused"},
 	}
 	for _, tt := range tests {
 		if got := suggest.Parse(tt.in).String(); got != tt.want {
