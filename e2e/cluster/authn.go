@@ -176,6 +176,15 @@ func (a *authenticator) callSTS(ctx context.Context, u *url.URL) (callerIdentity
 	}
 	req.Header.Set("x-k8s-aws-id", a.eks.ClusterID)
 	req.Header.Set("Accept", "application/json")
+	// moto routes a request to a service by its Authorization header (or
+	// its body) and takes anything else for S3; a presigned request
+	// carries its credential in the query. The webhook repeats that
+	// credential in the header form moto routes on. Real STS would refuse
+	// two forms of authentication at once; this is for moto only.
+	q := u.Query()
+	req.Header.Set("Authorization", fmt.Sprintf("%s Credential=%s, SignedHeaders=%s, "+
+		"Signature=%s", q.Get("X-Amz-Algorithm"), q.Get("X-Amz-Credential"),
+		q.Get("X-Amz-SignedHeaders"), q.Get("X-Amz-Signature")))
 	resp, err := a.client.Do(req)
 	if err != nil {
 		return id, fmt.Errorf("call STS: %w", err)
