@@ -65,7 +65,7 @@ func MarkdownMerged(runs []*Run, o MarkdownOptions) string {
 	d.marker(o.Key)
 	d.textf("### self-heal: %s\n\n", mergedHeadline(runs))
 	d.text(contextLine(o, ""))
-	d.text("| Stack | Command | Outcome | Attempts | Pattern | Fixes applied |\n")
+	d.text("| Run | Command | Outcome | Attempts | Pattern | Fixes applied |\n")
 	d.text("| --- | --- | --- | --- | --- | --- |\n")
 	for _, r := range runs {
 		d.text(tableRow(r))
@@ -74,7 +74,7 @@ func MarkdownMerged(runs []*Run, o MarkdownOptions) string {
 		if r.Outcome == Succeeded {
 			continue
 		}
-		d.textf("\n#### %s: %s\n\n", code(nonEmpty(r.Stack, "(no stack)")), outcomeWords(r.Outcome))
+		d.textf("\n#### %s: %s\n\n", runLabel(r), outcomeWords(r.Outcome))
 		writeRun(d, r, "#####")
 	}
 	return d.render(limitOf(o))
@@ -152,7 +152,7 @@ func tableRow(r *Run) string {
 		fixes = append(fixes, code(name))
 	}
 	cells := []string{
-		code(nonEmpty(r.Stack, "-")), code(shorten(commandLine(r.Command), 80)),
+		runLabel(r), code(shorten(commandLine(r.Command), 80)),
 		string(r.Outcome), fmt.Sprint(len(r.Attempts)), pattern,
 		nonEmpty(strings.Join(fixes, ", "), "none"),
 	}
@@ -160,6 +160,16 @@ func tableRow(r *Run) string {
 		cells[i] = strings.ReplaceAll(c, "|", `\|`)
 	}
 	return "| " + strings.Join(cells, " | ") + " |\n"
+}
+
+// runLabel names a run among others: its stack, and its environment when
+// it has one (matrix legs often share a stack).
+func runLabel(r *Run) string {
+	label := code(nonEmpty(r.Stack, "(no stack)"))
+	if r.Environment != "" {
+		label += " in " + code(r.Environment)
+	}
+	return label
 }
 
 // appliedNames lists the fixers that ran, each once, in order.
