@@ -148,10 +148,14 @@ func rateChart(rows []Row) string {
 }
 
 func headline(s Summary) string {
-	return fmt.Sprintf("%s, %d failed, %d healed automatically, %d needed a person, "+
+	h := fmt.Sprintf("%s, %d failed, %d healed automatically, %d needed a person, "+
 		"%s hours saved (at %s minutes per intervention). %s a failure no pattern knows.",
 		plural(s.Totals.Runs, "run"), s.Totals.Failed, s.Totals.Healed, s.NeedPerson,
 		num(s.HoursSaved), num(s.MinutesPerIntervention), plural(s.Totals.Unknown, "run")+" had")
+	if s.Totals.DryRuns > 0 {
+		h += " " + plural(s.Totals.DryRuns, "dry run") + " not counted."
+	}
+	return h
 }
 
 func plural(n int, word string) string {

@@ -78,8 +78,13 @@ func NewStats(minutes float64) *Stats {
 	}
 }
 
-// Add counts one run.
+// Add counts one run. Dry runs are counted apart and nowhere else: they
+// change nothing and need no person.
 func (s *Stats) Add(r *Record) {
+	if r.DryRun {
+		s.totals.DryRuns++
+		return
+	}
 	healed := r.Outcome == report.Healed
 	s.totals.Runs++
 	if !r.Failed() {
@@ -193,6 +198,8 @@ type Totals struct {
 	Healed int `json:"healed"`
 	// Unknown counts failed runs with a failure no pattern recognised.
 	Unknown int `json:"unknown"`
+	// DryRuns counts the dry runs, which no other number includes.
+	DryRuns int `json:"dry_runs"`
 }
 
 // Row is one pattern's or fixer's line of the stats.

@@ -104,13 +104,18 @@ func TestFilter_Match(t *testing.T) {
 		filter ledger.Filter
 		want   ledger.Totals
 	}{
-		{"all", ledger.Filter{}, ledger.Totals{Runs: 9, Failed: 8, Healed: 4, Unknown: 1}},
+		{"all", ledger.Filter{}, ledger.Totals{Runs: 9, Failed: 8, Healed: 4, Unknown: 1, DryRuns: 1}},
 		{"since", ledger.Filter{Since: day("2026-01-12")}, ledger.Totals{Runs: 4, Failed: 4, Healed: 2}},
+		{"dry run of a pattern", ledger.Filter{Pattern: "state-lock"},
+			ledger.Totals{Runs: 4, Failed: 4, Healed: 3, DryRuns: 1}},
 		{"repo", ledger.Filter{Repo: "other/*"}, ledger.Totals{Runs: 1, Failed: 1, Healed: 1}},
-		{"stack", ledger.Filter{Stack: "network"}, ledger.Totals{Runs: 8, Failed: 7, Healed: 3, Unknown: 1}},
-		{"pattern", ledger.Filter{Pattern: "state-lock"}, ledger.Totals{Runs: 4, Failed: 4, Healed: 3}},
+		{"stack", ledger.Filter{Stack: "network"},
+			ledger.Totals{Runs: 8, Failed: 7, Healed: 3, Unknown: 1, DryRuns: 1}},
 		{"nothing", ledger.Filter{Pattern: "nope"}, ledger.Totals{}},
 	}
+	dry := *recs[1]
+	dry.DryRun = true
+	recs = append(recs, &dry)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
