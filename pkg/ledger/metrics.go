@@ -170,8 +170,10 @@ func collect(ctx context.Context, cfg MetricsConfig, r *Record) (*metricdata.Res
 // heals and refusals per pattern and fixer, and the time to heal.
 func record(ctx context.Context, m metric.Meter, r *Record) error {
 	runs, err1 := m.Int64Counter(MetricRuns, metric.WithDescription("Runs of self-heal run"))
-	fixes, err2 := m.Int64Counter(MetricFixes, metric.WithDescription("Fixes planned, applied, refused or failed"))
-	heals, err3 := m.Int64Counter(MetricHeals, metric.WithDescription("Fixes applied in runs that ended green"))
+	fixes, err2 := m.Int64Counter(MetricFixes,
+		metric.WithDescription("Fixes planned, applied, refused or failed"))
+	heals, err3 := m.Int64Counter(MetricHeals,
+		metric.WithDescription("Fixes applied in runs that ended green"))
 	refusals, err4 := m.Int64Counter(MetricRefusals, metric.WithDescription("Fixes refused, by reason"))
 	tth, err5 := m.Float64Histogram(MetricTimeToHeal, metric.WithUnit("s"),
 		metric.WithDescription("Time from the first failure to green, for healed runs"))

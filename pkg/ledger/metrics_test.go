@@ -166,7 +166,7 @@ func TestMetricsFromEnv(t *testing.T) {
 		timeout  time.Duration
 		wantErr  string
 	}{
-		{name: "off by default", environ: []string{"HOME=/root"}},
+		{name: "off by default", environ: []string{"HOME=/home/ci"}},
 		{name: "generic endpoint", environ: []string{"OTEL_EXPORTER_OTLP_ENDPOINT=http://c:4318/"},
 			ok: true, endpoint: "http://c:4318/v1/metrics", timeout: 10 * time.Second},
 		{name: "metrics endpoint as is", environ: []string{

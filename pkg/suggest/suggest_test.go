@@ -86,9 +86,11 @@ func TestSuggest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	third := pattern.NewText(lines(`Error: creating Widget (wd-77aa00bb11): WidgetQuotaExceeded: account 555555555555 has 9 widgets`))
+	third := pattern.NewText(lines("Error: creating Widget (wd-77aa00bb11): " +
+		"WidgetQuotaExceeded: account 555555555555 has 9 widgets"))
 	m := set.Matcher().Match(third, pattern.Query{Tool: "terraform"})
-	if m == nil || m.Pattern.ID != "new-1" || m.Captures["id"] != "wd-77aa00bb11" || m.Captures["num_2"] != "9" {
+	if m == nil || m.Pattern.ID != "new-1" || m.Captures["id"] != "wd-77aa00bb11" ||
+		m.Captures["num_2"] != "9" {
 		t.Errorf("Match(third widget failure) = %+v, want new-1 with its id and count", m)
 	}
 }
