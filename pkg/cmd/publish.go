@@ -64,7 +64,7 @@ func publishRun(ctx context.Context, env *Env, f *publishFlags, run *report.Run,
 	info := env.Platform.Info()
 	key := commentKey(info, r)
 
-	pub.outputs(runOutputs([]*report.Run{r}, f.reportPath(env)))
+	pub.outputs(append(runOutputs([]*report.Run{r}), output{"report", f.reportPath(env)}))
 	pub.annotate(annotations(r))
 	pub.summary(report.Markdown(r, markdownOptions(info, "", report.MaxSummary)))
 	if f.comment {
@@ -163,9 +163,9 @@ func (p *publisher) comment(ctx context.Context, key, markdown string) {
 }
 
 // runOutputs are the step outputs of one run or of several merged:
-// the worst outcome, whether any healed, the attempts, the patterns, the
-// fixes applied and the report's path.
-func runOutputs(runs []*report.Run, reportPath string) []output {
+// the worst outcome, whether any healed, the attempts, the patterns and
+// the fixes applied.
+func runOutputs(runs []*report.Run) []output {
 	var patterns, fixes []string
 	attempts, healed := 0, false
 	for _, r := range runs {
@@ -186,7 +186,6 @@ func runOutputs(runs []*report.Run, reportPath string) []output {
 		{"attempts", strconv.Itoa(attempts)},
 		{"pattern", strings.Join(patterns, ",")},
 		{"fixes", strings.Join(fixes, ",")},
-		{"report", reportPath},
 	}
 }
 

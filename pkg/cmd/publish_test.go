@@ -244,7 +244,7 @@ func TestReportMerge(t *testing.T) {
 			keys(p.Comments()))
 	}
 	wantOutputs := map[string]string{"outcome": "failed", "healed": "true", "attempts": "3",
-		"pattern": "flaky-net", "fixes": "wait.backoff", "report": ""}
+		"pattern": "flaky-net", "fixes": "wait.backoff"}
 	if diff := cmp.Diff(wantOutputs, p.Outputs()); diff != "" {
 		t.Errorf("outputs mismatch (-want +got):\n%s", diff)
 	}

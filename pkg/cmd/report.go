@@ -75,7 +75,7 @@ func runReportMerge(c *cobra.Command, env *Env, f *reportMergeFlags, args []stri
 		key = commentKey(info, &report.Run{Stack: "merged"})
 	}
 	pub := &publisher{env: env, red: red}
-	pub.outputs(runOutputs(runs, ""))
+	pub.outputs(runOutputs(runs))
 	pub.summary(report.MarkdownMerged(runs, markdownOptions(info, "", report.MaxSummary)))
 	md := report.MarkdownMerged(runs, markdownOptions(info, key, report.MaxComment))
 	if f.comment {
