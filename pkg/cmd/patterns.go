@@ -19,6 +19,8 @@ func newPatternsCmd(env *Env) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "patterns",
 		Short: "Test, lint, list and convert pattern files",
+		Args:  cobra.NoArgs,
+		RunE:  func(c *cobra.Command, _ []string) error { return c.Help() },
 	}
 	c.AddCommand(
 		newPatternsTestCmd(env),
@@ -90,6 +92,10 @@ func newPatternsLintCmd(env *Env) *cobra.Command {
 			problems := schemaProblems(env, args)
 			set, err := loadPatterns(env, env.Dir, args)
 			if err != nil {
+				var pe *pattern.Error
+				if !errors.As(err, &pe) {
+					return err // not a problem in a file: lint could not run
+				}
 				for _, e := range flatten(err) {
 					fmt.Fprintln(env.Stdout, e)
 				}

@@ -38,6 +38,8 @@ func newPolicyCmd(env *Env) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "policy",
 		Short: "Show what self-heal may do where",
+		Args:  cobra.NoArgs,
+		RunE:  func(c *cobra.Command, _ []string) error { return c.Help() },
 	}
 	var environment string
 	var allow []string

@@ -58,7 +58,7 @@ func newRunCmd(env *Env) *cobra.Command {
 	fl.StringVarP(&f.workDir, "working-directory", "C", "", "run the step in this directory")
 	fl.IntVar(&f.maxAttempts, "max-attempts", heal.DefaultMaxAttempts, "re-runs after the first attempt")
 	fl.DurationVar(&f.timeout, "timeout", 0, "time budget for the whole run, waits included (0: none)")
-	fl.DurationVar(&f.fixTimeout, "fix-timeout", 10*time.Minute, "time budget for one fixer call")
+	fl.DurationVar(&f.fixTimeout, "fix-timeout", 10*time.Minute, "time budget for one fixer call (0: none)")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "run once, match and check, change nothing")
 	fl.StringVar(&f.environment, "environment", "", "deployment environment (prod* counts as production)")
 	fl.StringSliceVar(&f.allow, "allow", nil, "safety classes allowed to run: safe,disruptive,destructive")
@@ -78,9 +78,17 @@ func runRun(c *cobra.Command, env *Env, f *runFlags, args []string) (err error) 
 		return withCode(ExitCannotRun, &usageError{
 			msg: "--max-attempts must not be negative", example: c.Example})
 	}
+	if f.timeout < 0 || f.fixTimeout < 0 {
+		return withCode(ExitCannotRun, &usageError{
+			msg: "--timeout and --fix-timeout must not be negative (0 means no limit)", example: c.Example})
+	}
 	dir := env.Dir
 	if f.workDir != "" {
 		dir = absFrom(env.Dir, f.workDir)
+		if info, err := os.Stat(dir); err != nil || !info.IsDir() {
+			return withCode(ExitCannotRun, &usageError{
+				msg: fmt.Sprintf("--working-directory %s is not a directory", f.workDir), example: c.Example})
+		}
 	}
 	var sigs <-chan os.Signal
 	if env.Notify != nil {
@@ -136,6 +144,7 @@ func buildEngine(env *Env, f *runFlags, dir string, sigs <-chan os.Signal, obser
 		return nil, nil, err
 	}
 	f.applyBudgets(cfg.Budgets)
+	warnUnknownFixers(env, cfg)
 	level := slog.LevelWarn
 	if f.verbose {
 		level = slog.LevelDebug
@@ -194,4 +203,25 @@ func absFrom(base, p string) string {
 		return p
 	}
 	return filepath.Join(base, p)
+}
+
+// warnUnknownFixers names fixers in the configuration that do not exist:
+// a misspelt name would silently leave the real fixer on.
+func warnUnknownFixers(env *Env, cfg *policy.Config) {
+	names := append([]string(nil), cfg.DisabledFixers...)
+	for _, a := range cfg.Allow {
+		if a.Fixer != "" {
+			names = append(names, a.Fixer)
+		}
+	}
+	for _, n := range names {
+		if _, ok := env.Registry.Lookup(n); ok {
+			continue
+		}
+		hint := ""
+		if s := env.Registry.Suggest(n); s != "" {
+			hint = fmt.Sprintf(" (did you mean %q?)", s)
+		}
+		fmt.Fprintf(env.Stderr, "self-heal: warning: %s: unknown fixer %q%s\n", policy.ConfigPath, n, hint)
+	}
 }

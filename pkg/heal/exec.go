@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -41,7 +42,19 @@ func HotLines(m *pattern.Matcher) func(raw []byte) bool {
 type exitResult struct {
 	code   int
 	signal string
+	// midLine is set when the step's output did not end with a newline,
+	// so that self-heal's next status line starts on a line of its own.
+	midLine bool
 }
+
+// Draining after the step exits: output already in the pipes is copied
+// through; a background process the step left behind holding the pipes
+// open is not waited for once the pipes stay idle, nor for longer than
+// drainMax.
+const (
+	drainIdle = 250 * time.Millisecond
+	drainMax  = 30 * time.Second
+)
 
 // execute runs the step once in its own process group. Output goes to
 // the step's writers unchanged and, as a copy, to scan. Signals received
@@ -55,53 +68,155 @@ func execute(ctx context.Context, s Step, env []string, scan func(stream int) io
 	cmd.Env = env
 	cmd.Stdin = s.Stdin
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	outs, err := pipes(cmd)
+	outs, err := openPipes()
 	if err != nil {
 		return exitResult{}, false, err
 	}
-	if err := cmd.Start(); err != nil {
+	defer outs.closeReaders()
+	cmd.Stdout, cmd.Stderr = outs[0].w, outs[1].w
+	err = cmd.Start()
+	outs.closeWriters()
+	if err != nil {
 		return exitResult{code: startFailureCode(err)}, false, fmt.Errorf("start %s: %w", s.Args[0], err)
 	}
 
-	// Copy both streams until the child closes them.
+	// Copy both streams while the step runs.
 	var wg sync.WaitGroup
+	var tails [2]tailWriter
 	for i, w := range []io.Writer{s.Stdout, s.Stderr} {
+		tails[i].w = w
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			pump(outs[i], w, scan(i))
+			pump(&outs[i], &tails[i], scan(i))
 		}()
 	}
-	done := make(chan struct{})
-	go func() { wg.Wait(); close(done) }()
+	exited := make(chan struct{})
+	var werr error
+	go func() { werr = cmd.Wait(); close(exited) }()
 
-	signalled := forwardSignals(ctx, cmd.Process.Pid, sigs, done)
-	<-done
-	werr := cmd.Wait()
-	return exitOf(cmd, werr), <-signalled, nil
+	signalled := forwardSignals(ctx, cmd.Process.Pid, sigs, exited)
+	<-exited
+	outs.drain(&wg, &tails)
+	res := exitOf(cmd, werr)
+	res.midLine = tails[0].midLine() || tails[1].midLine()
+	return res, <-signalled, nil
 }
+
+// pipe is one output pipe of the child; read counts the bytes taken from
+// it so that draining can tell an idle pipe from a busy one.
+type pipe struct {
+	r, w *os.File
+	read atomic.Int64
+}
+
+// Read reads from the pipe and counts what it got.
+func (p *pipe) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	p.read.Add(int64(n))
+	return n, err
+}
+
+type pipes [2]pipe
 
 // pipeSize is the capacity asked for the child's output pipes: a child
 // that prints fast fills a default 64 KiB pipe in microseconds, and each
 // full pipe costs a context switch.
 const pipeSize = 1 << 20
 
-func pipes(cmd *exec.Cmd) ([2]io.ReadCloser, error) {
-	var out [2]io.ReadCloser
-	var err error
-	if out[0], err = cmd.StdoutPipe(); err != nil {
-		return out, fmt.Errorf("stdout pipe: %w", err)
+func openPipes() (*pipes, error) {
+	var ps pipes
+	for i := range ps {
+		r, w, err := os.Pipe()
+		if err != nil {
+			ps.closeReaders()
+			ps.closeWriters()
+			return nil, fmt.Errorf("output pipe: %w", err)
+		}
+		growPipe(w, pipeSize)
+		ps[i].r, ps[i].w = r, w
 	}
-	if out[1], err = cmd.StderrPipe(); err != nil {
-		return out, fmt.Errorf("stderr pipe: %w", err)
-	}
-	for _, r := range out {
-		if f, ok := r.(*os.File); ok {
-			growPipe(f, pipeSize)
+	return &ps, nil
+}
+
+func (ps *pipes) closeWriters() {
+	for i := range ps {
+		if ps[i].w != nil {
+			_ = ps[i].w.Close()
 		}
 	}
-	return out, nil
 }
+
+func (ps *pipes) closeReaders() {
+	for i := range ps {
+		if ps[i].r != nil {
+			_ = ps[i].r.Close()
+		}
+	}
+}
+
+// drain waits for the pumps after the step exited. When the pipes stay
+// idle for drainIdle, or drainMax has passed, a read deadline ends the
+// pumps: whatever still holds the pipes open is a background process the
+// step left behind.
+func (ps *pipes) drain(wg *sync.WaitGroup, tails *[2]tailWriter) {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	deadline := time.After(drainMax)
+	progress := func() int64 {
+		n := ps[0].read.Load() + ps[1].read.Load()
+		for i := range tails {
+			// A pass-through write in progress (a slow job log) is
+			// progress too: the pipe's remaining bytes follow it.
+			n += tails[i].written.Load() + tails[i].writing.Load()<<62
+		}
+		return n
+	}
+	last := progress()
+	tick := time.NewTicker(drainIdle)
+	defer tick.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-tick.C:
+			now := progress()
+			if now != last || now>>62 != 0 {
+				last = now
+				continue
+			}
+		case <-deadline:
+		}
+		for i := range ps {
+			_ = ps[i].r.SetReadDeadline(time.Now())
+		}
+		<-done
+		return
+	}
+}
+
+// tailWriter passes writes through, remembers the last byte written and
+// counts what it wrote and whether a write is under way.
+type tailWriter struct {
+	w       io.Writer
+	last    byte
+	any     bool
+	written atomic.Int64
+	writing atomic.Int64
+}
+
+func (t *tailWriter) Write(b []byte) (int, error) {
+	if len(b) > 0 {
+		t.last, t.any = b[len(b)-1], true
+	}
+	t.writing.Store(1)
+	n, err := t.w.Write(b)
+	t.writing.Store(0)
+	t.written.Add(int64(n))
+	return n, err
+}
+
+func (t *tailWriter) midLine() bool { return t.any && t.last != '\n' }
 
 // The pump's blocks: each read of the child's pipe fills at most one, and
 // at most pumpBlocks are in flight between the pass-through and the

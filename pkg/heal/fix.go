@@ -168,32 +168,34 @@ func (l *loop) absorb(res fixer.Result) {
 	l.run.Secrets = append(l.run.Secrets, res.Secrets...)
 }
 
-// plan checks one fix (when check is set) and asks the policy about it.
+// plan asks the policy about one fix and, when the policy allows it and
+// check is set, lets the fixer check live state. A fix the policy refuses
+// is not checked: its refusal and rule are the plan.
 func (e *Engine) plan(ctx context.Context, fx fixer.Fixer, f pattern.Fix, p *pattern.Pattern,
 	req fixer.Request, check bool,
 ) (report.Fix, fixer.Plan, policy.Decision) {
 	fr := report.Fix{Fixer: fx.Name(), Safety: fx.Safety().String(), Verdict: "unchecked"}
-	var plan fixer.Plan
-	if check {
-		var err error
-		plan, err = guard(ctx, e.o.FixTimeout, fx.Name()+" check", func(c context.Context) (fixer.Plan, error) {
-			return fx.Check(c, req)
-		})
-		if err != nil {
-			fr.Error = "check: " + err.Error()
-			return fr, plan, policy.Decision{}
-		}
-		fr.Verdict, fr.Action, fr.Evidence = plan.Verdict.String(), plan.Action, plan.Evidence
-		if plan.Verdict == fixer.Refuse {
-			fr.Refused = plan.Action
-			fr.Rule = "live check"
-		}
-	}
 	dec := e.o.Policy.Decide(policy.Subject{
 		Fixer: fx.Name(), Safety: fx.Safety(), Pattern: p.ID, Stack: req.Step.Stack, RetryOnly: f.RetryOnly,
 	})
-	if !dec.Allowed && fr.Refused == "" && plan.Verdict == fixer.Act {
-		fr.Refused, fr.Rule = dec.Reason, dec.Rule
+	if !dec.Allowed {
+		fr.Refused, fr.Rule, fr.Action = dec.Reason, dec.Rule, fx.Describe()
+		return fr, fixer.Plan{Verdict: fixer.Refuse, Action: dec.Reason}, dec
+	}
+	if !check {
+		return fr, fixer.Plan{}, dec
+	}
+	plan, err := guard(ctx, e.o.FixTimeout, fx.Name()+" check", func(c context.Context) (fixer.Plan, error) {
+		return fx.Check(c, req)
+	})
+	if err != nil {
+		fr.Error = "check: " + err.Error()
+		return fr, plan, dec
+	}
+	fr.Verdict, fr.Action, fr.Evidence = plan.Verdict.String(), plan.Action, plan.Evidence
+	if plan.Verdict == fixer.Refuse {
+		fr.Refused = plan.Action
+		fr.Rule = "live check"
 	}
 	return fr, plan, dec
 }
@@ -259,7 +261,7 @@ func (e *Engine) Plan(ctx context.Context, m *report.Match, p *pattern.Pattern, 
 		maps.Copy(values, f.With)
 		req := fixer.Request{Values: values, Step: step, Log: e.o.Log, DryRun: true}
 		fr, _, _ := e.plan(ctx, fx, f, p, req, check)
-		if !check {
+		if !check && fr.Refused == "" {
 			fr.Action = fx.Describe()
 		}
 		out = append(out, fr)

@@ -224,6 +224,9 @@ func (l *loop) attempt(ctx context.Context, n int) (report.Attempt, bool) {
 	scanner.Close()
 	att.Duration = report.Duration(o.Now().Sub(att.Started))
 	att.ExitCode, att.Signal = res.code, res.signal
+	if res.midLine {
+		_, _ = io.WriteString(o.Status, "\n")
+	}
 	if err != nil {
 		l.run.Warnings = append(l.run.Warnings, err.Error())
 		l.e.statusf("%v", err)

@@ -306,3 +306,29 @@ func TestEngine_Run_missingProgram(t *testing.T) {
 		t.Errorf("exit %d outcome %s, want 127 failed", run.ExitCode, run.Outcome)
 	}
 }
+
+func TestEngine_Run_backgroundChildDoesNotHoldTheRun(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	start := time.Now()
+	run := h.run(h.engine(&fileFixer{name: "test.fix"}, healPatterns, nil), "sleep 30 & echo started; exit 0")
+	if elapsed := time.Since(start); elapsed > 10*time.Second {
+		t.Errorf("run took %s: it waited for the step's background child", elapsed)
+	}
+	if run.Outcome != report.Succeeded || !strings.Contains(h.out.String(), "started") {
+		t.Errorf("outcome %s, output %q", run.Outcome, h.out.String())
+	}
+}
+
+func TestEngine_Run_statusStartsOnItsOwnLine(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	var both bytes.Buffer
+	e := h.engine(&fileFixer{name: "test.fix"}, healPatterns, func(o *heal.Options) { o.Status = &both })
+	e.Run(context.Background(), heal.Step{
+		Args: []string{"printf", "partial"}, Dir: h.dir, Stdout: &both, Stderr: &both,
+	})
+	if !strings.Contains(both.String(), "partial\nself-heal: succeeded") {
+		t.Errorf("status glued to the step's last line: %q", both.String())
+	}
+}

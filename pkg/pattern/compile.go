@@ -74,6 +74,10 @@ func Compile(layers []Layer, reg *fixer.Registry) (*Set, error) {
 						"%s: pattern %s %s the one from %s", p.Pos, p.ID, verb, prev.Source()))
 					p.Replaces = prev.Source()
 				} else {
+					if p.Disabled {
+						set.Warnings = append(set.Warnings, fmt.Sprintf(
+							"%s: pattern %s is disabled but no earlier source defines it", p.Pos, p.ID))
+					}
 					order = append(order, p.ID)
 				}
 				byID[p.ID] = p

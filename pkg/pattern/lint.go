@@ -13,6 +13,8 @@ type Finding struct {
 	Msg     string
 	// Warning findings do not fail lint.
 	Warning bool
+	// Builtin is set for findings about the built-in catalogue.
+	Builtin bool
 }
 
 // String formats the finding as file:line:col: id: message.
@@ -21,7 +23,11 @@ func (f Finding) String() string {
 	if f.Warning {
 		level = "warning"
 	}
-	return fmt.Sprintf("%s: %s: %s: %s", f.Pos, level, f.Pattern, f.Msg)
+	pos := f.Pos.String()
+	if f.Builtin {
+		pos = "builtin:" + pos
+	}
+	return fmt.Sprintf("%s: %s: %s: %s", pos, level, f.Pattern, f.Msg)
 }
 
 // Lint looks for patterns that can never match in their scope, conditions
@@ -38,7 +44,13 @@ func (s *Set) Lint(scan ScanFunc) []Finding {
 				"window (slower) and only lines near an error word are kept for it"})
 		}
 	}
-	return append(out, s.lintOverlaps(scan)...)
+	out = append(out, s.lintOverlaps(scan)...)
+	for i := range out {
+		if p := s.Lookup(out[i].Pattern); p != nil && p.Builtin {
+			out[i].Builtin = true
+		}
+	}
+	return out
 }
 
 func lintScope(p *Pattern) []Finding {
@@ -148,24 +160,30 @@ func (s *Set) lintOverlaps(scan ScanFunc) []Finding {
 				if len(ids) < 2 {
 					continue
 				}
-				key := f + strings.Join(ids, ",")
+				key := f + strings.Join(sortedCopy(ids), ",")
 				if seen[key] {
 					continue
 				}
 				seen[key] = true
 				out = append(out, Finding{Pos: p.Pos, Pattern: p.ID, Warning: true, Msg: fmt.Sprintf(
-					"example %s is matched by %s (the first wins)", f, strings.Join(ids, ", "))})
+					"example %s is matched by %s, in match order (the first wins)", f, strings.Join(ids, ", "))})
 			}
 		}
 	}
 	return out
 }
 
+// idsOf lists the patterns' ids in match order.
 func idsOf(ps []*Pattern) []string {
 	ids := make([]string, len(ps))
 	for i, p := range ps {
 		ids[i] = p.ID
 	}
-	sort.Strings(ids)
 	return ids
+}
+
+func sortedCopy(xs []string) []string {
+	out := append([]string(nil), xs...)
+	sort.Strings(out)
+	return out
 }

@@ -79,7 +79,11 @@ func tgPattern(name, id string, errs *hclsyntax.Attribute, attrs hclsyntax.Attri
 		Pos:      Position{File: name, Line: errs.SrcRange.Start.Line, Column: errs.SrcRange.Start.Column},
 	}
 	for _, re := range list {
-		p.Match.Any = append(p.Match.Any, Cond{Regex: trimDotStar(re)})
+		c := Cond{Regex: trimDotStar(re)}
+		if err := c.compile(); err != nil {
+			return nil, fmt.Errorf("%s: %s: %q: %w", posOf(errs.SrcRange), errs.Name, re, err)
+		}
+		p.Match.Any = append(p.Match.Any, c)
 	}
 	if n, ok, err := numberAttr(attrs, attemptsKey); err != nil {
 		return nil, err
