@@ -137,16 +137,31 @@ type Text struct {
 // NewText prepares normalised lines for matching.
 func NewText(lines []string) *Text {
 	t := &Text{starts: make([]int, len(lines))}
-	var b strings.Builder
+	n := max(len(lines)-1, 0)
+	for _, l := range lines {
+		n += len(l)
+	}
+	var text, flat strings.Builder
+	text.Grow(n)
+	flat.Grow(n)
+	var chunk [4 << 10]byte
 	for i, l := range lines {
 		if i > 0 {
-			b.WriteByte('\n')
+			text.WriteByte('\n')
+			flat.WriteByte(' ')
 		}
-		t.starts[i] = b.Len()
-		b.WriteString(l)
+		t.starts[i] = text.Len()
+		text.WriteString(l)
+		for len(l) > 0 {
+			k := min(len(l), len(chunk))
+			for j := range k {
+				chunk[j] = foldTable[l[j]]
+			}
+			flat.Write(chunk[:k])
+			l = l[k:]
+		}
 	}
-	t.text = b.String()
-	t.flat = foldString(t.text)
+	t.text, t.flat = text.String(), flat.String()
 	return t
 }
 

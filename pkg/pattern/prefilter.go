@@ -62,14 +62,15 @@ func newAutomaton(keys []string, hot []bool) *automaton {
 	a.classes(keys)
 
 	// The trie, with missing edges as 0 (no edge leads back to the root).
-	goto_ := []uint32{}
-	addState := func() uint32 {
-		goto_ = append(goto_, make([]uint32, a.stride)...)
-		a.out = append(a.out, nil)
-		return uint32(len(a.out) - 1)
+	// A trie has at most one state per key byte, plus the root.
+	states := 1
+	for _, key := range keys {
+		states += len(key)
 	}
-	addState()
-	hotState := []bool{false}
+	stride := uint32(a.stride)
+	trie := make([]uint32, stride, states*a.stride)
+	a.out = make([][]int32, 1, states)
+	hotState := make([]bool, 1, states)
 	for k, key := range keys {
 		a.lens[k] = len(key)
 		if key == "" {
@@ -77,18 +78,19 @@ func newAutomaton(keys []string, hot []bool) *automaton {
 		}
 		s := uint32(0)
 		for i := 0; i < len(key); i++ {
-			c := uint32(a.class[key[i]])
-			if goto_[s*uint32(a.stride)+c] == 0 {
-				n := addState()
+			e := s*stride + uint32(a.class[key[i]])
+			if trie[e] == 0 {
+				trie[e] = uint32(len(a.out))
+				trie = trie[:len(trie)+a.stride] // zeroed: make cleared the capacity
+				a.out = append(a.out, nil)
 				hotState = append(hotState, false)
-				goto_[s*uint32(a.stride)+c] = n
 			}
-			s = goto_[s*uint32(a.stride)+c]
+			s = trie[e]
 		}
 		a.out[s] = append(a.out[s], int32(k))
 		hotState[s] = hotState[s] || hot[k]
 	}
-	a.link(goto_, hotState)
+	a.link(trie, hotState)
 	return a
 }
 
@@ -110,18 +112,17 @@ func (a *automaton) classes(keys []string) {
 	a.stride = n
 }
 
-// link turns the trie into a DFA breadth first: a missing edge takes the
-// edge of the state's longest proper suffix in the trie (its fail state),
-// and a state inherits the keys of its fail state. Fail states are
-// shallower, so their rows are complete when a state's row is built.
-func (a *automaton) link(goto_ []uint32, hotState []bool) {
+// link turns the trie into a DFA in place, breadth first: a missing edge
+// takes the edge of the state's longest proper suffix in the trie (its
+// fail state), and a state inherits the keys of its fail state. Fail
+// states are shallower, so their rows are final when a state's row is
+// built, and rows still to be built hold only trie edges.
+func (a *automaton) link(delta []uint32, hotState []bool) {
 	stride := uint32(a.stride)
-	next := make([]uint32, len(goto_))
 	fail := make([]uint32, len(a.out))
 	queue := make([]uint32, 0, len(a.out))
-	copy(next[:stride], goto_[:stride])
 	for c := range stride {
-		if t := goto_[c]; t != 0 {
+		if t := delta[c]; t != 0 {
 			queue = append(queue, t)
 		}
 	}
@@ -129,22 +130,22 @@ func (a *automaton) link(goto_ []uint32, hotState []bool) {
 		s := queue[0]
 		queue = queue[1:]
 		f := fail[s]
-		a.out[s] = append(a.out[s], a.out[f]...)
+		if len(a.out[f]) > 0 {
+			a.out[s] = append(a.out[s][:len(a.out[s]):len(a.out[s])], a.out[f]...)
+		}
 		hotState[s] = hotState[s] || hotState[f]
 		for c := range stride {
-			t := goto_[s*stride+c]
+			t := delta[s*stride+c]
 			if t == 0 {
-				next[s*stride+c] = next[f*stride+c]
+				delta[s*stride+c] = delta[f*stride+c]
 				continue
 			}
-			next[s*stride+c] = t
-			fail[t] = next[f*stride+c]
+			fail[t] = delta[f*stride+c]
 			queue = append(queue, t)
 		}
 	}
 
-	a.delta = next
-	for i, t := range next {
+	for i, t := range delta {
 		e := t * stride
 		if len(a.out[t]) > 0 {
 			e |= flagOut
@@ -152,8 +153,9 @@ func (a *automaton) link(goto_ []uint32, hotState []bool) {
 		if hotState[t] {
 			e |= flagHot
 		}
-		a.delta[i] = e
+		delta[i] = e
 	}
+	a.delta = delta
 }
 
 // hot reports whether b holds a hot key.
