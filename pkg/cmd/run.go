@@ -54,7 +54,7 @@ func newRunCmd(env *Env) *cobra.Command {
 	fl.StringArrayVar(&f.patterns, "patterns", nil, "extra pattern file or directory (repeatable)")
 	fl.StringVar(&f.report, "report", "", "write the run's report as JSON to this file")
 	fl.StringVar(&f.artifactDir, "artifact-dir", "",
-		"where backups are written (default: beside --report, else .self-heal/artifacts)")
+		"where backups are written (default: .self-heal/artifacts in the working directory)")
 	fl.StringVarP(&f.workDir, "working-directory", "C", "", "run the step in this directory")
 	fl.IntVar(&f.maxAttempts, "max-attempts", heal.DefaultMaxAttempts, "re-runs after the first attempt")
 	fl.DurationVar(&f.timeout, "timeout", 0, "time budget for the whole run, waits included (0: none)")
@@ -149,14 +149,11 @@ func buildEngine(env *Env, f *runFlags, dir string, sigs <-chan os.Signal, obser
 	if f.verbose {
 		level = slog.LevelDebug
 	}
-	artifacts := f.artifactDir
-	switch {
-	case artifacts == "" && f.report != "":
-		artifacts = filepath.Dir(absFrom(env.Dir, f.report))
-	case artifacts == "":
-		artifacts = filepath.Join(dir, ".self-heal", "artifacts")
-	default:
-		artifacts = absFrom(env.Dir, artifacts)
+	// Backups can hold secrets (terraform state), so by default they go
+	// to a directory of their own that the repository ignores.
+	artifacts := filepath.Join(dir, ".self-heal", "artifacts")
+	if f.artifactDir != "" {
+		artifacts = absFrom(env.Dir, f.artifactDir)
 	}
 	eng := heal.New(heal.Options{
 		Patterns: set, Registry: env.Registry, Policy: pol, Platform: env.Platform,
