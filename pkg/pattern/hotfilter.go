@@ -27,24 +27,30 @@ import (
 // Keys without such an anchor go to a small automaton instead.
 type anchorFilter struct {
 	tri, quad [filterWords]uint64
-	anchors   map[uint32][]anchorKey
-	rest      *automaton // keys without an anchor, or nil
+	// heads maps the top bits of an anchor's hash to the first of its
+	// keys in keys, plus one; keys in one bucket are chained by next.
+	heads [1 << headBits]int32
+	keys  []anchorKey
+	rest  *automaton // keys without an anchor, or nil
 }
 
 type anchorKey struct {
-	key    string // folded
+	anchor uint32 // the four anchor bytes, folded by bit 5
+	key    string // folded as the matcher folds text
 	offset int    // where the anchor sits in key
+	next   int32  // the next key with the same hash bit, plus one
 }
 
 const (
 	filterBits  = 16
+	headBits    = 12
 	filterWords = 1 << filterBits / 64
 	fold4       = 0x20202020
 	fold8       = 0x2020202020202020
 )
 
 func newAnchorFilter(keys []string) *anchorFilter {
-	f := &anchorFilter{anchors: map[uint32][]anchorKey{}}
+	f := &anchorFilter{}
 	var rest []string
 	for _, key := range dedupeStrings(keys) {
 		off, ok := anchorOffset(key)
@@ -53,8 +59,11 @@ func newAnchorFilter(keys []string) *anchorFilter {
 			continue
 		}
 		a := binary.LittleEndian.Uint32([]byte(key[off:off+4])) | fold4
-		f.anchors[a] = append(f.anchors[a], anchorKey{key: key, offset: off})
-		setBit(&f.quad, fnv(a))
+		h := fnv(a)
+		b := h >> (filterBits - headBits)
+		f.keys = append(f.keys, anchorKey{anchor: a, key: key, offset: off, next: f.heads[b]})
+		f.heads[b] = int32(len(f.keys))
+		setBit(&f.quad, h)
 		setBit(&f.tri, fnv(a&0xFFFFFF))
 		setBit(&f.tri, fnv(a>>8))
 	}
@@ -145,12 +154,15 @@ func (f *anchorFilter) at(line []byte, p int) bool {
 		return false
 	}
 	a := binary.LittleEndian.Uint32(line[p:p+4]) | fold4
-	if !hasBit(&f.quad, fnv(a)) {
+	h := fnv(a)
+	if !hasBit(&f.quad, h) {
 		return false
 	}
-	for _, k := range f.anchors[a] {
+	for i := f.heads[h>>(filterBits-headBits)]; i != 0; i = f.keys[i-1].next {
+		k := &f.keys[i-1]
 		start := p - k.offset
-		if start >= 0 && start+len(k.key) <= len(line) && foldedEqual(line[start:], k.key) {
+		if k.anchor == a && start >= 0 && start+len(k.key) <= len(line) &&
+			foldedEqual(line[start:], k.key) {
 			return true
 		}
 	}
