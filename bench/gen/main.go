@@ -19,7 +19,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 )
@@ -228,13 +227,4 @@ func (c cond) yaml() string {
 		return "{regex: '" + strings.ReplaceAll(c.regex, "'", "''") + "'}"
 	}
 	return "'" + strings.ReplaceAll(c.literal, "'", "''") + "'"
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -60,7 +60,7 @@ func waitMoto(logPath string, exited <-chan error, timeout time.Duration) (strin
 	for time.Now().Before(deadline) {
 		select {
 		case err := <-exited:
-			return "", fmt.Errorf("moto_server exited: %v", err)
+			return "", fmt.Errorf("moto_server exited: %w", err)
 		case <-time.After(100 * time.Millisecond):
 		}
 		log, _ := os.ReadFile(logPath)
@@ -83,9 +83,10 @@ func waitMoto(logPath string, exited <-chan error, timeout time.Duration) (strin
 func stop(pid int, exited <-chan error) {
 	_ = syscall.Kill(pid, syscall.SIGTERM)
 	select {
-	case <-exited:
+	case err := <-exited:
+		_ = err // the test is over; how moto_server ended does not matter
 	case <-time.After(5 * time.Second):
 		_ = syscall.Kill(pid, syscall.SIGKILL)
-		<-exited
+		_ = <-exited
 	}
 }

@@ -40,7 +40,7 @@ func Start(t testing.TB, cmd *exec.Cmd) *Process {
 	}()
 	t.Cleanup(func() {
 		if !p.exited() {
-			p.killGroup()
+			_ = p.killGroup()
 		}
 		if t.Failed() {
 			t.Logf("output of %s:\n%s", strings.Join(cmd.Args, " "), p.Output())

@@ -133,7 +133,7 @@ func planEKS(inv *eksInventory, step fixer.Step, own Ownership) fixer.Plan {
 	}
 	attached := append(append([]resource{}, inv.Groups...), inv.Profiles...)
 	for _, r := range attached {
-		if c := own.Judge(r.Tags); c.Foreign() && !(c.Kind == Cluster && c.Owner == name) {
+		if c := own.Judge(r.Tags); c.Foreign() && (c.Kind != Cluster || c.Owner != name) {
 			return refuse(fmt.Sprintf("%s of cluster %s belongs to %s", r, name, c), evidence...)
 		}
 	}

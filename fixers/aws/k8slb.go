@@ -58,7 +58,7 @@ type k8sInventory struct {
 	Named []string
 	// Cluster is the cluster chosen; Status is its EKS status, "" when EKS
 	// does not know it.
-	Cluster, Status string
+	Cluster, Status               string
 	LBs, TargetGroups, ClassicLBs []resource
 	Groups                        []securityGroup
 	// Holders are all groups of the VPC, for the rules in Refs.
@@ -262,7 +262,7 @@ func planK8s(inv *k8sInventory, own Ownership) fixer.Plan {
 		holders = append(holders, inv.Holders[r.From])
 	}
 	for _, h := range holders {
-		if c := own.Judge(h.Tags); c.Foreign() && !(c.Kind == Cluster && c.Owner == inv.Cluster) {
+		if c := own.Judge(h.Tags); c.Foreign() && (c.Kind != Cluster || c.Owner != inv.Cluster) {
 			return refuse(fmt.Sprintf("rules referencing the cluster's load balancer groups "+
 				"are held by %s, which belongs to %s", h, c), evidence...)
 		}

@@ -142,6 +142,8 @@ func plainRun(raw []byte, i int) int {
 // skipEscape returns the index after the escape sequence that starts with
 // ESC at raw[i]. Unterminated string sequences end at the ESC that opened
 // them, so a stray ESC never swallows the rest of a line.
+//
+//nolint:gocyclo // one switch over the kinds of escape sequence reads best whole
 func skipEscape(raw []byte, i int) int {
 	j := i + 1
 	if j >= len(raw) {
@@ -318,6 +320,8 @@ func zoneEnd(s []byte, i int) int {
 
 // commandLen matches an Azure DevOps "##[error]" or "##vso[...]" prefix or
 // a GitHub workflow command such as "::error file=main.tf,line=3::".
+//
+//nolint:gocyclo // one switch over the CI command forms reads best whole
 func commandLen(s []byte) int {
 	switch {
 	case bytes.HasPrefix(s, []byte("##")):
