@@ -87,6 +87,7 @@ func stop(pid int, exited <-chan error) {
 		_ = err // the test is over; how moto_server ended does not matter
 	case <-time.After(5 * time.Second):
 		_ = syscall.Kill(pid, syscall.SIGKILL)
-		_ = <-exited
+		err := <-exited
+		_ = err
 	}
 }
