@@ -62,6 +62,9 @@ func runSuggest(c *cobra.Command, env *Env, f *suggestFlags, args []string) erro
 	var failures []suggest.Failure
 	if len(args) > 0 {
 		failures, err = logFailures(env, args)
+		if err == nil {
+			failures, err = unrecognised(env, failures)
+		}
 	} else {
 		failures, err = ledgerFailures(c.Context(), env, f.ledger, since)
 	}
@@ -109,6 +112,26 @@ func logFailures(env *Env, names []string) ([]suggest.Failure, error) {
 			lines[i] = red.String(l)
 		}
 		out = append(out, suggest.Failure{Name: name, Lines: lines})
+	}
+	return out, nil
+}
+
+// unrecognised drops the logs that a pattern already recognises: a stub
+// learnt from them would, as a repository pattern, take over from the
+// pattern that knows them.
+func unrecognised(env *Env, failures []suggest.Failure) ([]suggest.Failure, error) {
+	set, err := loadPatterns(env, env.Dir, nil)
+	if err != nil {
+		return nil, err
+	}
+	var out []suggest.Failure
+	for _, f := range failures {
+		if m := set.Matcher().Match(pattern.NewText(f.Lines), pattern.Query{}); m != nil {
+			fmt.Fprintf(env.Stderr, "self-heal: %s is already recognised by pattern %s; skipped\n",
+				f.Name, m.Pattern.ID)
+			continue
+		}
+		out = append(out, f)
 	}
 	return out, nil
 }
