@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -37,10 +38,15 @@ func WriteChart(t testing.TB, dir, name, version string, templates map[string]st
 	return root
 }
 
+var fieldManager sync.Once
+
 // Helm returns a Helm SDK configuration for namespace ns, as the
 // administrator, storing releases in Secrets as the CLI does.
 func (c *Cluster) Helm(t testing.TB, ns string) *action.Configuration {
 	t.Helper()
+	// Write as the helm CLI does, so that the CLI's later server-side
+	// applies do not conflict with this test binary's field manager.
+	fieldManager.Do(func() { kube.ManagedFieldsManager = "helm" })
 	flags := genericclioptions.NewConfigFlags(false)
 	flags.KubeConfig = &c.Kubeconfig
 	flags.Namespace = &ns

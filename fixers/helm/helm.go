@@ -15,9 +15,11 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"helm.sh/helm/v4/pkg/action"
+	"helm.sh/helm/v4/pkg/kube"
 	"helm.sh/helm/v4/pkg/release/common"
 	release "helm.sh/helm/v4/pkg/release/v1"
 	"helm.sh/helm/v4/pkg/storage/driver"
@@ -37,9 +39,16 @@ type target struct {
 	access    *kubeconfig.Access
 }
 
+// fieldManager makes the SDK write as the helm CLI does. Objects a
+// rollback or uninstall changes for a release must stay managed by "helm",
+// or the next helm run with server-side apply meets field conflicts with
+// this program's name.
+var fieldManager sync.Once
+
 // newTarget finds the release of the request and prepares the SDK for its
 // namespace.
 func newTarget(req fixer.Request) (*target, error) {
+	fieldManager.Do(func() { kube.ManagedFieldsManager = "helm" })
 	a := kubeconfig.ForStep(req.Step)
 	name := req.Values.String("release", "")
 	if name == "" {
