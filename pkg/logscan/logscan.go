@@ -2,8 +2,6 @@ package logscan
 
 import (
 	"bytes"
-	"errors"
-	"fmt"
 	"io"
 	"sync"
 	"unicode/utf8"
@@ -117,45 +115,38 @@ func (s *Scanner) Close() {
 	s.closed = true
 }
 
-// Scan reads a saved log to the end and returns its window. On a read
-// error it returns the window of what was read and the error.
-func Scan(r io.Reader, o Options) (Window, error) {
-	s := New(o)
-	w := s.Stream()
-	buf := make([]byte, 256<<10)
-	var err error
-	for err == nil {
-		var n int
-		n, err = r.Read(buf)
-		_, _ = w.Write(buf[:n]) // never fails
-	}
-	s.Close()
-	if !errors.Is(err, io.EOF) {
-		return s.Window(), fmt.Errorf("read log: %w", err)
-	}
-	return s.Window(), nil
-}
-
 // line records one complete raw line; raw is only borrowed.
 func (s *Scanner) line(raw []byte) {
+	s.lineHot(raw, s.o.Hot(raw))
+}
+
+// lineHot records a line whose hot test is done.
+func (s *Scanner) lineHot(raw []byte, hot bool) {
+	s.record(raw, hot, s.tail.get)
+	s.tail.push(s.n, raw)
+}
+
+// record numbers a line and keeps it in the error blocks when it is hot
+// or follows a hot line closely; earlier returns the lines before it for
+// the context of a hot line. The caller puts the line in the tail.
+func (s *Scanner) record(raw []byte, hot bool, earlier func(n int) ([]byte, bool)) {
 	s.n++
 	n := s.n
 	switch {
-	case s.o.Hot(raw):
-		s.keepBefore(n)
+	case hot:
+		s.keepBefore(n, earlier)
 		s.keep(n, raw)
 		s.after = n + s.o.After
 	case n <= s.after:
 		s.keep(n, raw)
 	}
-	s.tail.push(n, raw)
 }
 
-// keepBefore copies the context lines before hot line n from the tail
-// into the error blocks, skipping those already kept.
-func (s *Scanner) keepBefore(n int) {
+// keepBefore copies the context lines before hot line n into the error
+// blocks, skipping those already kept.
+func (s *Scanner) keepBefore(n int, earlier func(n int) ([]byte, bool)) {
 	for m := max(n-s.o.Before, s.kept.newest()+1, 1); m < n; m++ {
-		if raw, ok := s.tail.get(m); ok {
+		if raw, ok := earlier(m); ok {
 			s.keep(m, raw)
 		}
 	}
