@@ -130,7 +130,6 @@ func (m *Matcher) HotFilter(words []string) func(raw []byte) bool {
 // Text is normalised failure text prepared for matching.
 type Text struct {
 	text   string // lines joined by "\n"
-	flat   string // folded (see foldByte); same length as text
 	starts []int  // byte offset where each line starts
 }
 
@@ -141,27 +140,16 @@ func NewText(lines []string) *Text {
 	for _, l := range lines {
 		n += len(l)
 	}
-	var text, flat strings.Builder
-	text.Grow(n)
-	flat.Grow(n)
-	var chunk [4 << 10]byte
+	var b strings.Builder
+	b.Grow(n)
 	for i, l := range lines {
 		if i > 0 {
-			text.WriteByte('\n')
-			flat.WriteByte(' ')
+			b.WriteByte('\n')
 		}
-		t.starts[i] = text.Len()
-		text.WriteString(l)
-		for len(l) > 0 {
-			k := min(len(l), len(chunk))
-			for j := range k {
-				chunk[j] = foldTable[l[j]]
-			}
-			flat.Write(chunk[:k])
-			l = l[k:]
-		}
+		t.starts[i] = b.Len()
+		b.WriteString(l)
 	}
-	t.text, t.flat = text.String(), flat.String()
+	t.text = b.String()
 	return t
 }
 
@@ -241,14 +229,14 @@ func (m *Matcher) scan(t *Text) *evaluation {
 			ev.first[i] = condAbsent
 		}
 	}
-	m.ac.scan(t.flat, func(k int32, end int) {
+	m.ac.scan(t.text, func(k int32, end int) {
 		for _, ci := range m.keyConds[k] {
 			c := m.conds[ci]
 			if c.re != nil {
 				candidate[ci] = true
 				continue
 			}
-			if start, ok := c.literalAt(t.flat, end); ok {
+			if start, ok := c.literalAt(t.text, end); ok {
 				if f := ev.first[ci]; f == condAbsent || start < f {
 					ev.first[ci] = start
 				}
@@ -328,38 +316,49 @@ func (c *Cond) prefilterKeys() []string {
 }
 
 // literalAt checks whether the literal's words stand around an occurrence
-// of its key word that ends at end in the folded text, each pair separated
-// by a run of spaces, and returns where the first word starts.
-func (c *Cond) literalAt(flat string, end int) (int, bool) {
-	pos := end - len(c.words[c.key])
-	start := pos
+// of its key word that ends at end in the text, each pair separated by a
+// run of white space, and returns where the first word starts. Text is
+// compared folded (see foldTable), as the prefilter found the key.
+func (c *Cond) literalAt(text string, end int) (int, bool) {
+	start := end - len(c.words[c.key])
 	for j := c.key - 1; j >= 0; j-- {
-		if start == 0 || flat[start-1] != ' ' {
+		if start == 0 || !isSpace(text[start-1]) {
 			return 0, false
 		}
-		for start > 0 && flat[start-1] == ' ' {
+		for start > 0 && isSpace(text[start-1]) {
 			start--
 		}
 		w := c.words[j]
-		if start < len(w) || flat[start-len(w):start] != w {
+		if start < len(w) || !foldedPrefix(text[start-len(w):], w) {
 			return 0, false
 		}
 		start -= len(w)
 	}
-	pos = end
+	pos := end
 	for _, w := range c.words[c.key+1:] {
-		if pos == len(flat) || flat[pos] != ' ' {
+		if pos == len(text) || !isSpace(text[pos]) {
 			return 0, false
 		}
-		for pos < len(flat) && flat[pos] == ' ' {
+		for pos < len(text) && isSpace(text[pos]) {
 			pos++
 		}
-		if !strings.HasPrefix(flat[pos:], w) {
+		if len(text)-pos < len(w) || !foldedPrefix(text[pos:], w) {
 			return 0, false
 		}
 		pos += len(w)
 	}
 	return start, true
+}
+
+// foldedPrefix reports whether s starts with the folded word w; s must
+// be at least as long as w.
+func foldedPrefix(s, w string) bool {
+	for i := 0; i < len(w); i++ {
+		if foldTable[s[i]] != w[i] {
+			return false
+		}
+	}
+	return true
 }
 
 func (p *Pattern) captures(t *Text) map[string]string {

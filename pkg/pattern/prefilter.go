@@ -21,6 +21,9 @@ var foldTable = func() (t [256]byte) {
 	return t
 }()
 
+// isSpace reports whether a byte folds to a space.
+func isSpace(c byte) bool { return foldTable[c] == ' ' }
+
 // foldString folds s byte by byte as the matcher folds text.
 func foldString(s string) string {
 	b := []byte(s)
