@@ -120,17 +120,6 @@ func (w *awsWorld) withGuard() {
 	w.env = append(w.env, "PATH="+dir)
 }
 
-// setEnv sets (or adds) a variable of the step's environment.
-func (w *awsWorld) setEnv(key, value string) {
-	for i, kv := range w.env {
-		if strings.HasPrefix(kv, key+"=") {
-			w.env[i] = key + "=" + value
-			return
-		}
-	}
-	w.env = append(w.env, key+"="+value)
-}
-
 var guardBuild struct {
 	once sync.Once
 	dir  string
