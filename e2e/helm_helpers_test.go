@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-
 	"github.com/self-heal/self-heal/e2e/cluster"
 	"github.com/self-heal/self-heal/e2e/harness"
 )
@@ -55,24 +53,22 @@ func helmCmd(c *cluster.Cluster, args ...string) *exec.Cmd {
 	return cmd
 }
 
-// killPending starts a helm command that waits on a Deployment that never
-// becomes ready, and kills it once its revision of release is pending and
-// the Deployment exists: the release is left pending for real.
-func killPending(t *testing.T, c *cluster.Cluster, ns, release, status, deploy string,
+// killPending starts a helm command that waits on an object that never
+// becomes ready, and kills it once the last revision of release has status
+// and the object (kind/name) exists: the release is left in that status
+// for real.
+func killPending(t *testing.T, c *cluster.Cluster, ns, release, status, object string,
 	args ...string,
 ) {
 	t.Helper()
+	kind, name, _ := strings.Cut(object, "/")
 	p := harness.Start(t, helmCmd(c, args...))
 	harness.Eventually(t, 2*time.Minute, release+" "+status, func() (bool, error) {
 		h := c.HelmHistory(t, ns, release)
 		if len(h) == 0 || string(h[len(h)-1].Info.Status) != status {
 			return false, nil
 		}
-		_, err := c.Kube.AppsV1().Deployments(ns).Get(ctx(t), deploy, getOpts)
-		if apierrors.IsNotFound(err) {
-			return false, nil
-		}
-		return err == nil, err
+		return exists(t, c, ns, kind, name), nil
 	})
 	p.Kill(t)
 }

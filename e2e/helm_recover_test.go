@@ -33,7 +33,7 @@ func pendingUpgrade(t *testing.T, c *cluster.Cluster) (v3 string) {
 	t.Helper()
 	v1, v2, v3 := shopCharts(t)
 	c.HelmInstall(t, "store", "shop", v1)
-	killPending(t, c, "store", "shop", "pending-upgrade", "shop-web",
+	killPending(t, c, "store", "shop", "pending-upgrade", "deployment/shop-web",
 		"upgrade", "shop", v2, "-n", "store", "--wait", "--timeout", "10m")
 	return v3
 }
@@ -130,7 +130,7 @@ func TestHelmRecover_NeverDeployedReleaseIsUninstalled(t *testing.T) {
 	c := cluster.Start(t, cluster.Options{})
 	_, v2, v3 := shopCharts(t)
 	kubectl(t, c, "create", "namespace", "store")
-	killPending(t, c, "store", "shop", "pending-install", "shop-web",
+	killPending(t, c, "store", "shop", "pending-install", "deployment/shop-web",
 		"install", "shop", v2, "-n", "store", "--wait", "--timeout", "10m")
 	time.Sleep(4 * time.Second)
 
