@@ -108,7 +108,7 @@ bench_scan() {
 	local sh=$WORK/self-heal
 	say ""
 	say "1. scan: $SCAN_SIZE log, catalogue + 300 patterns ($(wc -l <"$WORK/p300.ere") EREs)"
-	"$sh" explain --patterns "$WORK/p300.yaml" "$WORK/scan.log" | head -1 | sed 's/^/  self-heal: /'
+	"$sh" explain --patterns "$WORK/p300.yaml" "$WORK/scan.log" | sed -n 1p | sed 's/^/  self-heal: /'
 	say "  grep -c: $(grep -E -c -f "$WORK/p300.ere" "$WORK/scan.log") matching lines"
 	compare scan \
 		"$sh explain --patterns $WORK/p300.yaml $WORK/scan.log" \
@@ -150,6 +150,8 @@ bench_memory() {
 	say "  run -- cat one 10 MiB line:       $(cd "$WORK" && "$WORK/rss" -- "$sh" run --ledger off \
 		--comment=false -- cat "$WORK/line.log")"
 	say "  explain, 1,000 patterns, $SCAN_SIZE: $("$WORK/rss" -- "$sh" explain \
+		--patterns "$WORK/p1000.yaml" "$WORK/scan.log")"
+	say "  the same with GOMEMLIMIT=56MiB:  $(GOMEMLIMIT=56MiB "$WORK/rss" -- "$sh" explain \
 		--patterns "$WORK/p1000.yaml" "$WORK/scan.log")"
 }
 
@@ -207,7 +209,7 @@ main() {
 	install_tools
 	say "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)," \
 		"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
-	say "date: $(date -u +%Y-%m-%dT%H:%MZ); $(go version | cut -d' ' -f3); $(grep --version | head -1); $(rg --version | head -1)"
+	say "date: $(date -u +%Y-%m-%dT%H:%MZ); $(go version | cut -d' ' -f3); $(grep --version | head -1); $(rg --version | sed -n 1p)"
 	build
 	generate
 	bench_scan

@@ -3,6 +3,7 @@ package pattern
 import (
 	"encoding/binary"
 	"slices"
+	"strings"
 )
 
 // anchorFilter finds whether a line holds any of a set of folded keys of
@@ -73,8 +74,9 @@ func newAnchorFilter(keys []string) *anchorFilter {
 	return f
 }
 
-// anchorOffset picks the four bytes of key, free of white space, whose
-// bytes are the least common in log text.
+// anchorOffset picks the four bytes of key, free of white space, that
+// are the least likely in ordinary tool output: no part of a common word
+// if it can, else the rarest bytes.
 func anchorOffset(key string) (int, bool) {
 	best, bestScore := -1, 1<<30
 	for off := 0; off+4 <= len(key); off++ {
@@ -86,12 +88,49 @@ func anchorOffset(key string) (int, bool) {
 		for i := range 4 {
 			sc += commonness[w[i]]
 		}
+		if commonGrams[w] {
+			sc += 40
+		}
+		if commonGrams[w[:3]] {
+			sc += 20
+		}
+		if commonGrams[w[1:]] {
+			sc += 20
+		}
 		if sc < bestScore {
 			best, bestScore = off, sc
 		}
 	}
 	return best, best >= 0
 }
+
+// commonWords fill the output of the tools self-heal wraps; anchors avoid
+// their three- and four-byte pieces, which the filters would otherwise
+// meet on almost every line.
+const commonWords = "terraform terragrunt provider providers resource resources module " +
+	"backend bucket state apply plan refresh request response header headers content " +
+	"version plugin plugins config configuration debug info trace warn http https aws " +
+	"kubernetes kubectl helm namespace release chart deployment service instance " +
+	"instances attribute attributes value values string default from with that this " +
+	"the and for are was were have has not found lock locking change changes " +
+	"create created update updated delete deleted read reading complete completed " +
+	"starting started running waiting still elapsed after before operation id name " +
+	"type data source output outputs variable variables path file files region " +
+	"account user role policy credentials token session endpoint method status code " +
+	"body json yaml text time date level message context system item items metadata " +
+	"encoding reference accept object remote work check template"
+
+var commonGrams = func() map[string]bool {
+	m := map[string]bool{}
+	for _, w := range strings.Fields(commonWords) {
+		for n := 3; n <= 4; n++ {
+			for i := 0; i+n <= len(w); i++ {
+				m[w[i:i+n]] = true
+			}
+		}
+	}
+	return m
+}()
 
 // commonness rates how often a folded byte appears in tool output.
 var commonness = func() (t [256]int) {

@@ -48,18 +48,15 @@ func newMatcher(ps []*Pattern) *Matcher {
 	m := &Matcher{patterns: ps}
 	keyIndex := map[string]int32{}
 	var keys []string
-	var hot []bool
-	addKey := func(key string, c int32, isHot bool) {
+	addKey := func(key string, c int32) {
 		k, ok := keyIndex[key]
 		if !ok {
 			k = int32(len(keys))
 			keyIndex[key] = k
 			keys = append(keys, key)
-			hot = append(hot, false)
 			m.keyConds = append(m.keyConds, nil)
 		}
 		m.keyConds[k] = append(m.keyConds[k], c)
-		hot[k] = hot[k] || isHot
 	}
 	for _, p := range ps {
 		for _, cs := range [][]Cond{p.Match.Any, p.Match.All, p.Match.None} {
@@ -67,20 +64,14 @@ func newMatcher(ps []*Pattern) *Matcher {
 				c := &cs[i]
 				c.idx = int32(len(m.conds))
 				m.conds = append(m.conds, c)
-				keys := c.prefilterKeys()
-				isHot := score(keys) >= minHotLen
-				for _, key := range keys {
-					addKey(key, c.idx, isHot)
+				for _, key := range c.prefilterKeys() {
+					addKey(key, c.idx)
 				}
+				m.hotKeys = append(m.hotKeys, c.hotKeys()...)
 			}
 		}
 	}
-	m.ac = newAutomaton(keys, hot)
-	for k, key := range keys {
-		if hot[k] {
-			m.hotKeys = append(m.hotKeys, key)
-		}
-	}
+	m.ac = newAutomaton(keys, make([]bool, len(keys)))
 	m.hot = newAnchorFilter(m.hotKeys)
 	return m
 }
@@ -97,15 +88,33 @@ func allHot(n int) []bool {
 // shorter ones would mark too many ordinary lines.
 const minHotLen = 4
 
+// hotKeys returns what marks a raw line as holding the condition's
+// evidence: a literal whole, its words joined by single spaces, or the
+// literals a regex requires. Single words of a literal would do for
+// matching but not here: "lock" or "provider" fill a debug log, and
+// error blocks kept for them would crowd out the real ones.
+func (c *Cond) hotKeys() []string {
+	var keys []string
+	if c.re != nil {
+		keys = RequiredLiterals(c.Regex)
+	} else if len(c.words) > 0 {
+		keys = []string{strings.Join(c.words, " ")}
+	}
+	if score(keys) < minHotLen {
+		return nil
+	}
+	return keys
+}
+
 // Patterns returns the patterns in match order.
 func (m *Matcher) Patterns() []*Pattern { return m.patterns }
 
-// Hot reports whether a raw log line holds, ignoring ASCII case, a word
-// that some pattern's evidence needs: the longest word of a literal or a
-// literal that a regex requires (four bytes or more). A scanner that keeps
-// the lines around such words keeps the evidence of every pattern with a
-// literal, however far from the end of the log it stands. It is safe for
-// concurrent use.
+// Hot reports whether a raw log line holds, ignoring ASCII case, some
+// pattern's evidence: one of its literals (a space matching one white
+// space byte) or a literal that one of its regexes requires, four bytes or
+// more. A scanner that keeps the lines around them keeps the evidence of
+// every pattern with a literal, however far from the end of the log it
+// stands. It is safe for concurrent use.
 func (m *Matcher) Hot(raw []byte) bool {
 	return len(m.hotKeys) > 0 && m.hot.hot(raw)
 }

@@ -34,7 +34,7 @@ patterns:
     title: keys too short to mark lines
     category: timing
     match:
-      any: ["ab cd"]
+      any: ["a b"]
 `
 
 func TestSet_Lint_prefilter(t *testing.T) {
@@ -70,7 +70,9 @@ func TestMatcher_Hot(t *testing.T) {
 		{"\x1b[31mOperation error EC2:\tDeleteVpc\x1b[0m, https response", true},
 		{"operation error EC2: DeleteSubnet, https response", true},
 		{"operation error EC2: DeleteVolume", false},
-		{"ab cd", false},
+		{"a b", false},
+		{"the dependencyviolation", true},
+		{"deletevpc", false},
 		{"1200ms elapsed", true},
 		{"elapsed: 1200ms", false},
 		{"", false},
