@@ -51,14 +51,13 @@ type automaton struct {
 	delta []uint32
 	// out lists, per state index, the keys that end there, the keys of
 	// its suffix states included.
-	out  [][]int32
-	lens []int // key lengths in bytes
+	out [][]int32
 }
 
 // newAutomaton builds the automaton for folded keys; hot marks the keys
 // that make [automaton.hot] report a line. Empty keys are ignored.
 func newAutomaton(keys []string, hot []bool) *automaton {
-	a := &automaton{lens: make([]int, len(keys))}
+	a := &automaton{}
 	a.classes(keys)
 
 	// The trie, with missing edges as 0 (no edge leads back to the root).
@@ -72,7 +71,6 @@ func newAutomaton(keys []string, hot []bool) *automaton {
 	a.out = make([][]int32, 1, states)
 	hotState := make([]bool, 1, states)
 	for k, key := range keys {
-		a.lens[k] = len(key)
 		if key == "" {
 			continue
 		}
