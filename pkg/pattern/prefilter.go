@@ -4,8 +4,9 @@ package pattern
 // condition of every pattern (see literals.go). It runs as a full DFA
 // over byte classes: each input byte costs one table lookup, whatever the
 // number of keys. Bytes are folded on the way in (ASCII upper case to
-// lower case, white space to a space), so the keys are found in raw log
-// lines and in the matcher's folded text alike.
+// lower case, white space to a space) through the byte classes, so the
+// keys are found in raw log lines and in the window's text alike, without
+// a folded copy of either.
 
 // foldTable maps a byte to its folded form.
 var foldTable = func() (t [256]byte) {
