@@ -359,8 +359,8 @@ func TestAWSS3_ForeignBucketRefused(t *testing.T) {
 }
 
 // TestAWSS3_ProductionRefused shows the default policy: a destructive fix
-// in production needs an explicit allow, so the bucket keeps its objects
-// although the live check found the evidence.
+// in production needs an explicit allow, so the bucket keeps its objects.
+// The policy decides first; a refused fixer does not even read live state.
 func TestAWSS3_ProductionRefused(t *testing.T) {
 	t.Parallel()
 	w := newAWSWorld(t)
@@ -371,8 +371,8 @@ func TestAWSS3_ProductionRefused(t *testing.T) {
 	h.exitIs(t, 255)
 	h.outcomeIs(t, report.Refused)
 	f := h.fixOf(t, "s3-bucket-not-empty", "aws.empty-bucket")
-	if f.Verdict != "act" {
-		t.Errorf("live check verdict = %q, want act (the policy refuses, not the check)", f.Verdict)
+	if f.Verdict != "unchecked" {
+		t.Errorf("verdict = %q, want unchecked (the policy refuses before any live check)", f.Verdict)
 	}
 	wantRefused(t, f, "destructive", `"production" is production`)
 	if f.Rule != "production-destructive" {
