@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -96,14 +97,24 @@ func (a *AdoptResource) Check(ctx context.Context, req fixer.Request) (fixer.Pla
 		return plan, err
 	}
 	return fixer.Plan{
-		Verdict: fixer.Act,
-		Evidence: []string{fmt.Sprintf("%s exists (created %s ago) and no release or tool "+
-			"claims it: %s", o, a.now().Sub(o.obj.GetCreationTimestamp().Time).Round(time.Second),
-			ownership(o.obj))},
+		Verdict:  fixer.Act,
+		Evidence: a.evidence(o),
 		Action: fmt.Sprintf("label %s %s=%s and annotate it %s=%s, %s=%s so that release %s "+
 			"adopts it", o, managedByLabel, managedByHelm, releaseNameKey, o.release,
 			releaseNamespaceKey, o.relNS, o.release),
 	}, nil
+}
+
+// evidence says why the object is an orphan, and who set its fields.
+func (a *AdoptResource) evidence(o *orphan) []string {
+	ev := []string{fmt.Sprintf("%s exists (created %s ago) and no release or tool claims it: %s",
+		o, a.now().Sub(o.obj.GetCreationTimestamp().Time).Round(time.Second), ownership(o.obj))}
+	if others := otherManagers(o.obj); len(others) > 0 {
+		ev = append(ev, fmt.Sprintf("its fields were set by %s; Helm's server-side apply "+
+			"would conflict with them, so helm takes them over (fields the chart does not "+
+			"set are dropped at the next apply)", strings.Join(others, ", ")))
+	}
+	return ev
 }
 
 // ownership renders the ownership metadata an object carries.
@@ -225,23 +236,120 @@ func (a *AdoptResource) Apply(ctx context.Context, req fixer.Request) (fixer.Res
 		}
 		return fixer.Result{}, nil
 	}
-	patch, err := json.Marshal(map[string]any{"metadata": map[string]any{
+	meta := map[string]any{
 		"resourceVersion": o.obj.GetResourceVersion(),
 		"labels":          map[string]string{managedByLabel: managedByHelm},
 		"annotations": map[string]string{
 			releaseNameKey: o.release, releaseNamespaceKey: o.relNS,
 		},
-	}})
+	}
+	others := otherManagers(o.obj)
+	if len(others) > 0 {
+		fields, err := handOver(o.obj)
+		if err != nil {
+			return fixer.Result{}, err
+		}
+		meta["managedFields"] = fields
+	}
+	patch, err := json.Marshal(map[string]any{"metadata": meta})
 	if err != nil {
 		return fixer.Result{}, fmt.Errorf("encode ownership patch: %w", err)
 	}
 	if _, err := o.client.Patch(ctx, o.name, types.MergePatchType, patch,
-		metav1.PatchOptions{}); err != nil {
+		metav1.PatchOptions{FieldManager: "helm"}); err != nil {
 		return fixer.Result{}, fmt.Errorf("adopt %s: %w", o, err)
 	}
-	return fixer.Result{Changed: []string{fmt.Sprintf("%s now belongs to release %s in "+
+	res := fixer.Result{Changed: []string{fmt.Sprintf("%s now belongs to release %s in "+
 		"namespace %s (%s=%s, %s, %s)", o, o.release, o.relNS, managedByLabel, managedByHelm,
-		releaseNameKey, releaseNamespaceKey)}}, nil
+		releaseNameKey, releaseNamespaceKey)}}
+	if len(others) > 0 {
+		res.Changed = append(res.Changed, fmt.Sprintf("handed the fields of %s from %s to "+
+			"helm, so that the release's server-side apply owns them", o,
+			strings.Join(others, ", ")))
+	}
+	return res, nil
+}
+
+// otherManagers lists the managers of an object's fields other than
+// helm's server-side apply. Helm 4 applies server-side: a field another
+// manager set to another value is a conflict.
+func otherManagers(obj *unstructured.Unstructured) []string {
+	var out []string
+	for _, m := range obj.GetManagedFields() {
+		if isHelmApply(m) || m.Subresource != "" || slices.Contains(out, m.Manager) {
+			continue
+		}
+		out = append(out, m.Manager)
+	}
+	return out
+}
+
+func isHelmApply(m metav1.ManagedFieldsEntry) bool {
+	return m.Manager == "helm" && m.Operation == metav1.ManagedFieldsOperationApply
+}
+
+// handOver returns the object's managed fields with every field outside
+// subresources owned by helm's server-side apply, as if the release had
+// applied the object. The next apply of the release then sets its fields
+// without conflicts, and drops the fields the chart does not set: the
+// object ends as the chart renders it.
+func handOver(obj *unstructured.Unstructured) ([]map[string]any, error) {
+	owned := map[string]any{}
+	var out []map[string]any
+	for _, m := range obj.GetManagedFields() {
+		if m.Subresource != "" {
+			entry, err := runtimeToMap(m)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, entry)
+			continue
+		}
+		if m.FieldsV1 == nil {
+			continue
+		}
+		var set map[string]any
+		if err := json.Unmarshal(m.FieldsV1.Raw, &set); err != nil {
+			return nil, fmt.Errorf("read the managed fields of %s: %w", obj.GetName(), err)
+		}
+		mergeSets(owned, set)
+	}
+	out = append(out, map[string]any{
+		"manager": "helm", "operation": string(metav1.ManagedFieldsOperationApply),
+		"apiVersion": obj.GetAPIVersion(), "time": metav1.Now().UTC().Format(time.RFC3339),
+		"fieldsType": "FieldsV1", "fieldsV1": owned,
+	})
+	return out, nil
+}
+
+// mergeSets adds the field set src to dst (both in the FieldsV1 form:
+// nested maps whose leaves are empty maps).
+func mergeSets(dst, src map[string]any) {
+	for k, v := range src {
+		sub, ok := v.(map[string]any)
+		if !ok {
+			dst[k] = v
+			continue
+		}
+		cur, ok := dst[k].(map[string]any)
+		if !ok {
+			cur = map[string]any{}
+			dst[k] = cur
+		}
+		mergeSets(cur, sub)
+	}
+}
+
+func runtimeToMap(m metav1.ManagedFieldsEntry) (map[string]any, error) {
+	body, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("encode managed fields: %w", err)
+	}
+	var out map[string]any
+	if err := json.Unmarshal(body, &out); err != nil {
+		return nil, fmt.Errorf("decode managed fields: %w", err)
+	}
+	return out, nil
 }
 
 // Backup saves the object before Apply changes its metadata.
