@@ -196,4 +196,3 @@ func (c *clients) iam() *iam.Client {
 		o.BaseEndpoint = serviceEndpoint(c.step, "IAM", o.BaseEndpoint)
 	})
 }
-
