@@ -309,7 +309,7 @@ func handOver(obj *unstructured.Unstructured) ([]map[string]any, error) {
 			continue
 		}
 		var set map[string]any
-		if err := json.Unmarshal(m.FieldsV1.Raw, &set); err != nil {
+		if err := json.Unmarshal(m.FieldsV1.GetRawBytes(), &set); err != nil {
 			return nil, fmt.Errorf("read the managed fields of %s: %w", obj.GetName(), err)
 		}
 		mergeSets(owned, set)
