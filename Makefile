@@ -31,7 +31,7 @@ unit:
 e2e:
 	$(GO) test -count=1 -tags e2e -p 1 -timeout 45m ./e2e/...
 
-FUZZ_TARGETS := pkg/logscan:FuzzNormalize pkg/redact:FuzzRedact pkg/pattern:FuzzParse
+FUZZ_TARGETS := pkg/logscan:FuzzNormalize pkg/redact:FuzzRedact pkg/pattern:FuzzParse pkg/pattern:FuzzMatcher
 FUZZTIME ?= 5s
 
 fuzz-short:
