@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/eks"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
@@ -59,6 +60,7 @@ type awsWorld struct {
 	sts     *sts.Client
 	acm     *acm.Client
 	route53 *route53.Client
+	ecr     *ecr.Client
 }
 
 // newAWSWorld starts moto and prepares the working directory and the
@@ -103,6 +105,7 @@ func newAWSWorldAt(t *testing.T, endpoint string) *awsWorld {
 		sts:     sts.NewFromConfig(cfg),
 		acm:     acm.NewFromConfig(cfg),
 		route53: route53.NewFromConfig(cfg),
+		ecr:     ecr.NewFromConfig(cfg),
 	}
 }
 
@@ -118,6 +121,17 @@ func (w *awsWorld) withGuard() {
 		}
 	}
 	w.env = append(w.env, "PATH="+dir)
+}
+
+// setEnv sets (or adds) a variable of the step's environment.
+func (w *awsWorld) setEnv(key, value string) {
+	for i, kv := range w.env {
+		if strings.HasPrefix(kv, key+"=") {
+			w.env[i] = key + "=" + value
+			return
+		}
+	}
+	w.env = append(w.env, key+"="+value)
 }
 
 var guardBuild struct {
@@ -151,6 +165,50 @@ func guardDir(t *testing.T) string {
 		t.Fatalf("build the aws guard: %v", guardBuild.err)
 	}
 	return guardBuild.dir
+}
+
+var programs struct {
+	mu    sync.Mutex
+	built map[string]string
+}
+
+// program builds e2e/cmd/<name> once per test binary and returns the path
+// of the binary.
+func program(t *testing.T, name string) string {
+	t.Helper()
+	programs.mu.Lock()
+	defer programs.mu.Unlock()
+	if p, ok := programs.built[name]; ok {
+		return p
+	}
+	root, err := harness.RepoRoot()
+	noErr(t, err, "find the repository")
+	dir, err := os.MkdirTemp("", "self-heal-"+name+"-")
+	noErr(t, err, "create a directory for %s", name)
+	path := filepath.Join(dir, name)
+	cmd := exec.Command("go", "build", "-o", path, "./e2e/cmd/"+name)
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", name, err, out)
+	}
+	if programs.built == nil {
+		programs.built = map[string]string{}
+	}
+	programs.built[name] = path
+	return path
+}
+
+// serve starts e2e/cmd/<name> with env and returns the URL it prints after
+// "listening on ". The test's cleanup stops it by its process group.
+func serve(t *testing.T, name string, env []string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(program(t, name), args...)
+	cmd.Env = env
+	p := harness.Start(t, cmd)
+	p.WaitForOutput(t, "listening on ", 30*time.Second)
+	out := p.Output()
+	line := out[strings.Index(out, "listening on ")+len("listening on "):]
+	return strings.TrimSpace(strings.SplitN(line, "\n", 2)[0])
 }
 
 // run runs `self-heal run --report R --artifact-dir D [flags] -- step...`

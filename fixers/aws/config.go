@@ -12,13 +12,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
+	"github.com/aws/aws-sdk-go-v2/service/acm"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/eks"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancing"
 	elbv2 "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
+	"github.com/aws/aws-sdk-go-v2/service/route53"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -194,5 +197,29 @@ func (c *clients) logs() *cloudwatchlogs.Client {
 func (c *clients) iam() *iam.Client {
 	return iam.NewFromConfig(c.cfg, func(o *iam.Options) {
 		o.BaseEndpoint = serviceEndpoint(c.step, "IAM", o.BaseEndpoint)
+	})
+}
+
+func (c *clients) sts() *sts.Client {
+	return sts.NewFromConfig(c.cfg, func(o *sts.Options) {
+		o.BaseEndpoint = serviceEndpoint(c.step, "STS", o.BaseEndpoint)
+	})
+}
+
+func (c *clients) acm() *acm.Client {
+	return acm.NewFromConfig(c.cfg, func(o *acm.Options) {
+		o.BaseEndpoint = serviceEndpoint(c.step, "ACM", o.BaseEndpoint)
+	})
+}
+
+func (c *clients) ecr() *ecr.Client {
+	return ecr.NewFromConfig(c.cfg, func(o *ecr.Options) {
+		o.BaseEndpoint = serviceEndpoint(c.step, "ECR", o.BaseEndpoint)
+	})
+}
+
+func (c *clients) route53() *route53.Client {
+	return route53.NewFromConfig(c.cfg, func(o *route53.Options) {
+		o.BaseEndpoint = serviceEndpoint(c.step, "ROUTE_53", o.BaseEndpoint)
 	})
 }
