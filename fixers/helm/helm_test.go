@@ -100,7 +100,7 @@ func TestHandOver(t *testing.T) {
 	u := &unstructured.Unstructured{}
 	u.SetAPIVersion("v1")
 	u.SetName("settings")
-	fields := func(s string) *metav1.FieldsV1 { return &metav1.FieldsV1{Raw: []byte(s)} }
+	fields := metav1.NewFieldsV1
 	u.SetManagedFields([]metav1.ManagedFieldsEntry{
 		{Manager: "kubectl-create", Operation: metav1.ManagedFieldsOperationUpdate,
 			APIVersion: "v1", FieldsType: "FieldsV1",
