@@ -39,7 +39,8 @@ func ownership(t *testing.T, c *cluster.Cluster) string {
 func TestHelmAdopt_OrphanIsAdopted(t *testing.T) {
 	c := cluster.Start(t, cluster.Options{})
 	kubectl(t, c, "create", "namespace", "site")
-	kubectl(t, c, "-n", "site", "create", "configmap", "web-settings", "--from-literal=value=script")
+	kubectl(t, c, "-n", "site", "create", "configmap", "web-settings",
+		"--from-literal=value=script")
 	before := kubectl(t, c, "-n", "site", "get", "configmap", "web-settings", "-o",
 		"jsonpath={.metadata.uid}")
 

@@ -62,7 +62,8 @@ func TestKubeFinalizers_StuckDeletionIsReleased(t *testing.T) {
 	if len(f.Evidence) == 0 || !strings.Contains(f.Evidence[0], "marked for deletion for") {
 		t.Errorf("evidence %q does not say how long the deletion waited", f.Evidence)
 	}
-	if _, err := c.Kube.CoreV1().ConfigMaps("app").Get(ctx(t), "cache", getOpts); !apierrors.IsNotFound(err) {
+	_, err := c.Kube.CoreV1().ConfigMaps("app").Get(ctx(t), "cache", getOpts)
+	if !apierrors.IsNotFound(err) {
 		t.Errorf("app/cache: %v; want it gone", err)
 	}
 	keep, err := c.Kube.CoreV1().ConfigMaps("app").Get(ctx(t), "keep", getOpts)

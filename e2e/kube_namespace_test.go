@@ -200,7 +200,8 @@ func TestKubeNamespace_SystemNamespacesAreNeverFinalized(t *testing.T) {
 			Step:   fixer.Step{Env: c.Env("")},
 		}
 		plan, err := f.Check(ctx(t), req)
-		if err != nil || plan.Verdict != fixer.Refuse || !strings.Contains(plan.Action, "protected") {
+		if err != nil || plan.Verdict != fixer.Refuse ||
+			!strings.Contains(plan.Action, "protected") {
 			t.Errorf("Check(%s) = %v %q, %v; want a refusal", ns, plan.Verdict, plan.Action, err)
 		}
 		if _, err := f.Apply(ctx(t), req); err == nil {

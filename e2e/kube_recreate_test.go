@@ -142,7 +142,8 @@ func TestKubeRecreate_Refusals(t *testing.T) {
 		{"claim even when allowed", "pvc", "data", dataClaim("standard"), dataClaim("fast"),
 			"PersistentVolumeClaim,Deployment", "never recreates a PersistentVolumeClaim"},
 		{"load balancer even when allowed", "service", "edge", edgeService("127.100.0.50"),
-			edgeService("127.100.0.51"), "Service", "never recreates a Service of type LoadBalancer"},
+			edgeService("127.100.0.51"), "Service",
+			"never recreates a Service of type LoadBalancer"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()

@@ -90,7 +90,8 @@ func guardSetup(t *testing.T, c *cluster.Cluster) string {
 				NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{
 					"kubernetes.io/metadata.name": "guarded"}},
 				Rules: []admissionregistrationv1.RuleWithOperations{{
-					Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create},
+					Operations: []admissionregistrationv1.OperationType{
+						admissionregistrationv1.Create},
 					Rule: admissionregistrationv1.Rule{APIGroups: []string{""},
 						APIVersions: []string{"v1"}, Resources: []string{"configmaps"}},
 				}},
@@ -167,7 +168,8 @@ func TestKubeWebhook_UnreadyWebhookIsWaitedFor(t *testing.T) {
 	if strings.Count(r.output, "service-endpoints: poll") < 2 {
 		t.Errorf("output has fewer than two progress lines\n%s", r.output)
 	}
-	if _, err := c.Kube.CoreV1().ConfigMaps("guarded").Get(ctx(t), "settings", getOpts); err != nil {
+	_, err := c.Kube.CoreV1().ConfigMaps("guarded").Get(ctx(t), "settings", getOpts)
+	if err != nil {
 		t.Errorf("guarded/settings: %v; want it created", err)
 	}
 	if seen := g.seen(); len(seen) != 1 || seen[0] != "settings" {
@@ -189,7 +191,8 @@ func TestKubeWebhook_DenialIsNotRetried(t *testing.T) {
 		t.Fatalf("self-heal exit %d after %d attempts; want one failed attempt\n%s", r.exit,
 			len(r.report.Attempts), r.output)
 	}
-	if !strings.Contains(r.output, "denied the request: configmaps in guarded need an owner label") {
+	if !strings.Contains(r.output,
+		"denied the request: configmaps in guarded need an owner label") {
 		t.Errorf("the step's output lacks the denial\n%s", r.output)
 	}
 	if m := r.report.Attempts[0].Match; m != nil {

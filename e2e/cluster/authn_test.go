@@ -9,9 +9,10 @@ import (
 
 func TestCanonicalARN(t *testing.T) {
 	t.Parallel()
+	const acct = "arn:aws:iam::123456789012:"
 	for in, want := range map[string]string{
-		"arn:aws:sts::123456789012:assumed-role/deployer/ci-1234": "arn:aws:iam::123456789012:role/deployer",
-		"arn:aws:iam::123456789012:user/deployer":                 "arn:aws:iam::123456789012:user/deployer",
+		"arn:aws:sts::123456789012:assumed-role/deployer/ci-1234": acct + "role/deployer",
+		acct + "user/deployer": acct + "user/deployer",
 	} {
 		if got := canonicalARN(in); got != want {
 			t.Errorf("canonicalARN(%q) = %q, want %q", in, got, want)

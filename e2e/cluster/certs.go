@@ -48,7 +48,8 @@ func newAuthority() (*authority, error) {
 
 // issue makes a serving certificate for the DNS names and IPs, and returns
 // it and its key in PEM.
-func (a *authority) issue(cn string, dns []string, ips []net.IP) (certPEM, keyPEM []byte, err error) {
+func (a *authority) issue(cn string, dns []string, ips []net.IP,
+) (certPEM, keyPEM []byte, err error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, nil, fmt.Errorf("generate key for %s: %w", cn, err)

@@ -50,8 +50,7 @@ func (DiagnoseTimeout) RetryOnly() bool { return true }
 // Inputs lists the release.
 func (DiagnoseTimeout) Inputs() []fixer.Input {
 	return []fixer.Input{
-		{Name: "release", Type: fixer.String, Doc: "the release (a capture); the step's when unset"},
-		{Name: "namespace", Type: fixer.String, Doc: "the release's namespace; the step's when unset"},
+		releaseInput, namespaceInput,
 	}
 }
 
@@ -240,8 +239,8 @@ func podReason(p *corev1.Pod) []string {
 				cs.Name, w.Reason, w.Message))
 		}
 		if t := cs.LastTerminationState.Terminated; t != nil && cs.RestartCount > 0 {
-			out = append(out, fmt.Sprintf("pod %s container %s restarted %d times, last exit %d (%s)",
-				p.Name, cs.Name, cs.RestartCount, t.ExitCode, t.Reason))
+			out = append(out, fmt.Sprintf("pod %s container %s restarted %d times, "+
+				"last exit %d (%s)", p.Name, cs.Name, cs.RestartCount, t.ExitCode, t.Reason))
 		}
 	}
 	return out

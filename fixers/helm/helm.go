@@ -28,6 +28,14 @@ import (
 	"github.com/self-heal/self-heal/pkg/fixer"
 )
 
+// The inputs every Helm fixer reads.
+var (
+	releaseInput = fixer.Input{Name: "release", Type: fixer.String,
+		Doc: "the release (a capture); the step's when unset"}
+	namespaceInput = fixer.Input{Name: "namespace", Type: fixer.String,
+		Doc: "the release's namespace; the step's when unset"}
+)
+
 // defaultHelmTimeout is helm's own --timeout default.
 const defaultHelmTimeout = 5 * time.Minute
 

@@ -44,7 +44,8 @@ func TestThreshold(t *testing.T) {
 		want   time.Duration
 	}{
 		{"helm's default", nil, []string{"helm", "upgrade", "x", "."}, 5 * time.Minute},
-		{"the step's --timeout", nil, []string{"helm", "upgrade", "--timeout=90s"}, 90 * time.Second},
+		{"the step's --timeout", nil, []string{"helm", "upgrade", "--timeout=90s"},
+			90 * time.Second},
 		{"min_age wins", fixer.Values{"min_age": "20m"}, []string{"helm", "--timeout", "1m"},
 			20 * time.Minute},
 	}

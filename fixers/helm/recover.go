@@ -56,10 +56,10 @@ func (*Recover) Describe() string {
 // Inputs lists the release and the thresholds.
 func (*Recover) Inputs() []fixer.Input {
 	return []fixer.Input{
-		{Name: "release", Type: fixer.String, Doc: "the release (a capture); the step's when unset"},
-		{Name: "namespace", Type: fixer.String, Doc: "the release's namespace; the step's when unset"},
+		releaseInput, namespaceInput,
 		{Name: "min_age", Type: fixer.Duration,
-			Doc: "how long a revision must have been pending; the step's --timeout (5m) when unset"},
+			Doc: "how long a revision must have been pending; the step's --timeout (5m) " +
+				"when unset"},
 		{Name: "timeout", Type: fixer.Duration, Default: "5m",
 			Doc: "time allowed for the rollback's hooks"},
 	}
@@ -83,8 +83,8 @@ func (r *Recover) Check(_ context.Context, req fixer.Request) (fixer.Plan, error
 	}
 	ev := []string{
 		fmt.Sprintf("%s: revisions %s", p.t, summary(p.rels)),
-		fmt.Sprintf("revision %d has been %s for %s, longer than %s: no helm is still working on it",
-			p.stuck.Version, statusOf(p.stuck), p.age, p.threshold),
+		fmt.Sprintf("revision %d has been %s for %s, longer than %s: no helm is still "+
+			"working on it", p.stuck.Version, statusOf(p.stuck), p.age, p.threshold),
 	}
 	if p.deployed == nil {
 		ev = append(ev, "no revision was ever deployed")
@@ -258,7 +258,8 @@ func deleteLeft(t *target, list kube.ResourceList) ([]string, error) {
 	if len(remain) == 0 {
 		return out, nil
 	}
-	if _, errs := t.cfg.KubeClient.Delete(remain, metav1.DeletePropagationBackground); len(errs) > 0 {
+	_, errs := t.cfg.KubeClient.Delete(remain, metav1.DeletePropagationBackground)
+	if len(errs) > 0 {
 		return out, fmt.Errorf("delete %s: %v", strings.Join(left, ", "), errs)
 	}
 	for _, name := range left {
@@ -328,7 +329,8 @@ func deleteHookObjects(t *target, rel *release.Release) ([]string, error) {
 	if len(existing) == 0 {
 		return nil, nil
 	}
-	if _, errs := t.cfg.KubeClient.Delete(existing, metav1.DeletePropagationBackground); len(errs) > 0 {
+	_, errs := t.cfg.KubeClient.Delete(existing, metav1.DeletePropagationBackground)
+	if len(errs) > 0 {
 		return nil, fmt.Errorf("delete the hook objects of %s: %v", t, errs)
 	}
 	var out []string

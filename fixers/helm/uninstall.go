@@ -43,11 +43,11 @@ func (*UninstallRelease) Describe() string {
 // Inputs lists the release and the pending threshold.
 func (*UninstallRelease) Inputs() []fixer.Input {
 	return []fixer.Input{
-		{Name: "release", Type: fixer.String, Doc: "the release (a capture); the step's when unset"},
-		{Name: "namespace", Type: fixer.String, Doc: "the release's namespace; the step's when unset"},
+		releaseInput, namespaceInput,
 		{Name: "min_age", Type: fixer.Duration,
 			Doc: "how long a pending revision must be left alone; the step's --timeout when unset"},
-		{Name: "timeout", Type: fixer.Duration, Default: "5m", Doc: "time allowed for the uninstall"},
+		{Name: "timeout", Type: fixer.Duration, Default: "5m",
+			Doc: "time allowed for the uninstall"},
 	}
 }
 
@@ -65,16 +65,16 @@ func (u *UninstallRelease) Check(_ context.Context, req fixer.Request) (fixer.Pl
 			fmt.Sprintf("%s: revisions %s", t, summary(rels)),
 			"no revision is deployed: helm cannot upgrade from any of them",
 		},
-		Action: fmt.Sprintf("uninstall what remains of %s (its objects at revision %d and its "+
-			"%d release records) so that the re-run installs it afresh", t, last.Version, len(rels)),
+		Action: fmt.Sprintf("uninstall what remains of %s (its objects at revision %d and "+
+			"its %d release records) so that the re-run installs it afresh", t, last.Version,
+			len(rels)),
 	}, nil
 }
 
 // inspect reads the history; done is set with the plan to return when the
 // fixer must not uninstall.
-func (u *UninstallRelease) inspect(req fixer.Request) (*target, []*release.Release, fixer.Plan, bool,
-	error,
-) {
+func (u *UninstallRelease) inspect(req fixer.Request,
+) (*target, []*release.Release, fixer.Plan, bool, error) {
 	t, err := newTarget(req)
 	if err != nil {
 		return nil, nil, fixer.Plan{}, true, err

@@ -187,8 +187,8 @@ func awsConfig(ctx context.Context, step fixer.Step, u eksUser) (aws.Config, err
 	if err != nil {
 		return cfg, fmt.Errorf("load AWS configuration: %w", err)
 	}
-	if role, file := step.Getenv("AWS_ROLE_ARN"), step.Getenv("AWS_WEB_IDENTITY_TOKEN_FILE"); role != "" &&
-		file != "" && step.Getenv("AWS_ACCESS_KEY_ID") == "" {
+	role, file := step.Getenv("AWS_ROLE_ARN"), step.Getenv("AWS_WEB_IDENTITY_TOKEN_FILE")
+	if role != "" && file != "" && step.Getenv("AWS_ACCESS_KEY_ID") == "" {
 		cfg.Credentials = aws.NewCredentialsCache(stscreds.NewWebIdentityRoleProvider(
 			sts.NewFromConfig(cfg), role, stscreds.IdentityTokenFile(file)))
 	}

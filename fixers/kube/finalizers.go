@@ -47,8 +47,10 @@ func (*RemoveFinalizers) Describe() string {
 func (*RemoveFinalizers) Inputs() []fixer.Input {
 	return []fixer.Input{
 		{Name: "resource", Type: fixer.String,
-			Doc: `kind or resource of the object ("configmaps", "Deployment.apps"); namespaces when unset`},
-		{Name: "name", Type: fixer.String, Doc: "the object's name; the namespace input when unset"},
+			Doc: `the object's kind or resource ("configmaps", "Deployment.apps"); ` +
+				"namespaces when unset"},
+		{Name: "name", Type: fixer.String,
+			Doc: "the object's name; the namespace input when unset"},
 		{Name: "namespace", Type: fixer.String,
 			Doc: "the object's namespace (else the step's), or the namespace being deleted"},
 		{Name: "finalizer", Type: fixer.String, Doc: "remove only this finalizer"},
@@ -132,9 +134,10 @@ func (r *RemoveFinalizers) Check(ctx context.Context, req fixer.Request) (fixer.
 		return plan, err
 	}
 	for _, s := range stuck {
+		since := age(r.now(), s.obj.GetDeletionTimestamp().Time)
 		plan.Evidence = append(plan.Evidence, fmt.Sprintf("%s has been marked for deletion "+
-			"for %s, longer than min_age %s, and still carries %s", s.ref,
-			age(r.now(), s.obj.GetDeletionTimestamp().Time), t.minAge, strings.Join(s.remove, ", ")))
+			"for %s, longer than min_age %s, and still carries %s", s.ref, since, t.minAge,
+			strings.Join(s.remove, ", ")))
 	}
 	return plan, nil
 }

@@ -70,7 +70,8 @@ func refFor(mapper meta.RESTMapper, what, namespace, name string) (Ref, error) {
 
 // get reads the object a reference names; found is false when it does not
 // exist.
-func get(ctx context.Context, dyn dynamic.Interface, r Ref) (*unstructured.Unstructured, bool, error) {
+func get(ctx context.Context, dyn dynamic.Interface, r Ref,
+) (*unstructured.Unstructured, bool, error) {
 	obj, err := r.client(dyn).Get(ctx, r.Name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil, false, nil

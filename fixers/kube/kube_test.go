@@ -72,17 +72,21 @@ metadata:
 	if err := os.Mkdir(filepath.Join(dir, "more"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	write("more/job.json", `{"apiVersion":"batch/v1","kind":"Job","metadata":{"name":"migrate","namespace":"db"}}`)
+	write("more/job.json", `{"apiVersion": "batch/v1", "kind": "Job",
+		"metadata": {"name": "migrate", "namespace": "db"}}`)
 
 	tests := []struct {
 		name            string
 		args            []string
 		kind, obj, want string
 	}{
-		{"second document", []string{"kubectl", "apply", "-f", "app.yaml"}, "Deployment", "web", "apps"},
-		{"kind with group", []string{"kubectl", "apply", "--filename=app.yaml"}, "deployment.apps", "web", "apps"},
+		{"second document", []string{"kubectl", "apply", "-f", "app.yaml"},
+			"Deployment", "web", "apps"},
+		{"kind with group", []string{"kubectl", "apply", "--filename=app.yaml"},
+			"deployment.apps", "web", "apps"},
 		{"directory", []string{"kubectl", "apply", "-f", "more"}, "Job", "migrate", "db"},
-		{"not in the manifests", []string{"kubectl", "apply", "-f", "app.yaml"}, "Service", "web", ""},
+		{"not in the manifests", []string{"kubectl", "apply", "-f", "app.yaml"},
+			"Service", "web", ""},
 		{"stdin", []string{"kubectl", "apply", "-f", "-"}, "Deployment", "web", ""},
 	}
 	for _, tt := range tests {

@@ -62,7 +62,8 @@ func (*UnstickNamespace) Inputs() []fixer.Input {
 		{Name: "namespace", Type: fixer.String, Required: true,
 			Doc: "the terminating namespace (a capture)"},
 		{Name: "min_age", Type: fixer.Duration, Default: "5m",
-			Doc: "how long the namespace must have been terminating while a namespace controller runs"},
+			Doc: "how long the namespace must have been terminating while a namespace " +
+				"controller runs"},
 		{Name: "grace", Type: fixer.Duration, Default: "30s",
 			Doc: "how long a deleted object's controllers get to remove its finalizers"},
 		{Name: "protect", Type: fixer.String,

@@ -53,7 +53,8 @@ func (*RecreateObject) Inputs() []fixer.Input {
 	return []fixer.Input{
 		{Name: "kind", Type: fixer.String, Required: true, Doc: "the object's kind (a capture)"},
 		{Name: "name", Type: fixer.String, Required: true, Doc: "the object's name (a capture)"},
-		{Name: "namespace", Type: fixer.String, Doc: "the object's namespace; the step's when unset"},
+		{Name: "namespace", Type: fixer.String,
+			Doc: "the object's namespace; else its manifest's, else the step's"},
 		{Name: "field", Type: fixer.String, Doc: "the immutable field (a capture), for the report"},
 		{Name: "kinds", Type: fixer.String,
 			Doc: "kinds that may be recreated, comma-separated; empty refuses every kind"},

@@ -71,7 +71,8 @@ func (s survey) evidence() []string {
 
 // surveyNamespace lists every object left in ns, the unavailable
 // APIServices and the namespace's conditions.
-func surveyNamespace(ctx context.Context, c *kubeconfig.Clients, ns *corev1.Namespace) (survey, error) {
+func surveyNamespace(ctx context.Context, c *kubeconfig.Clients, ns *corev1.Namespace,
+) (survey, error) {
 	var s survey
 	for _, cond := range ns.Status.Conditions {
 		if cond.Status == corev1.ConditionTrue {
@@ -208,7 +209,8 @@ func unavailableAPIServices(ctx context.Context, c *kubeconfig.Clients) ([]strin
 // controllerManager reports whether the cluster's kube-controller-manager,
 // which runs the namespace controller and the garbage collector, holds its
 // leader lease, with a sentence saying why.
-func controllerManager(ctx context.Context, c *kubeconfig.Clients, now time.Time) (bool, string, error) {
+func controllerManager(ctx context.Context, c *kubeconfig.Clients, now time.Time,
+) (bool, string, error) {
 	lease, err := c.Kube.CoordinationV1().Leases("kube-system").Get(ctx,
 		"kube-controller-manager", metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {

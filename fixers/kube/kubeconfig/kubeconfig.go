@@ -81,7 +81,8 @@ func kubeconfigPaths(step fixer.Step) []string {
 	if home == "" {
 		return []string{clientcmd.RecommendedHomeFile}
 	}
-	return []string{filepath.Join(home, clientcmd.RecommendedHomeDir, clientcmd.RecommendedFileName)}
+	return []string{filepath.Join(home, clientcmd.RecommendedHomeDir,
+		clientcmd.RecommendedFileName)}
 }
 
 func absolute(dir, p string) string {
