@@ -16,6 +16,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/hashicorp/terraform-exec/tfexec"
 
 	"github.com/self-heal/self-heal/pkg/fixer"
@@ -200,25 +201,19 @@ func (f RefreshCredentials) Apply(ctx context.Context, req fixer.Request) (fixer
 	return res, nil
 }
 
-// stsCredentials are the parts of an STS answer the fixer passes on.
-type stsCredentials struct {
-	AccessKeyId, SecretAccessKey, SessionToken *string
-	Expiration                                 *time.Time
-}
-
 func (f RefreshCredentials) assume(ctx context.Context, req fixer.Request, src tokenSource,
-) (stsCredentials, error) {
+) (ststypes.Credentials, error) {
 	token, err := f.token(ctx, req, src)
 	if err != nil {
-		return stsCredentials{}, err
+		return ststypes.Credentials{}, err
 	}
 	duration, err := req.Values.Duration("duration", defaultSessionDuration)
 	if err != nil {
-		return stsCredentials{}, err
+		return ststypes.Credentials{}, err
 	}
 	cfg, err := loadConfig(ctx, req.Step)
 	if err != nil {
-		return stsCredentials{}, err
+		return ststypes.Credentials{}, err
 	}
 	// The call is signed by the token; the expired credentials stay out.
 	cfg.Credentials = aws.AnonymousCredentials{}
@@ -231,11 +226,13 @@ func (f RefreshCredentials) assume(ctx context.Context, req fixer.Request, src t
 		DurationSeconds: aws.Int32(int32(duration.Seconds())),
 	})
 	if err != nil {
-		return stsCredentials{}, fmt.Errorf("assume role %s with web identity: %w", src.Role, err)
+		return ststypes.Credentials{}, fmt.Errorf("assume role %s with web identity: %w", src.Role, err)
 	}
-	c := out.Credentials
-	return stsCredentials{AccessKeyId: c.AccessKeyId, SecretAccessKey: c.SecretAccessKey,
-		SessionToken: c.SessionToken, Expiration: c.Expiration}, nil
+	if out.Credentials == nil {
+		return ststypes.Credentials{}, fmt.Errorf("assume role %s: STS returned no credentials",
+			src.Role)
+	}
+	return *out.Credentials, nil
 }
 
 // token reads the token file, or asks GitHub Actions for a fresh token.

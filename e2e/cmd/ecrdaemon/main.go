@@ -21,9 +21,9 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"log"
 	"net"
 	"net/http"
+	"os"
 	"regexp"
 	"strings"
 
@@ -42,15 +42,15 @@ func main() {
 	flag.Parse()
 	cfg, err := config.LoadDefaultConfig(context.Background())
 	if err != nil {
-		log.Fatal(err)
+		fatal(err)
 	}
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
-		log.Fatal(err)
+		fatal(err)
 	}
 	d := &daemon{ecr: ecr.NewFromConfig(cfg)}
 	fmt.Printf("listening on tcp://%s\n", ln.Addr())
-	log.Fatal(http.Serve(ln, d))
+	fatal(http.Serve(ln, d))
 }
 
 func ping(w http.ResponseWriter, _ *http.Request) {
@@ -151,4 +151,10 @@ func fail(w http.ResponseWriter, status int, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]string{"message": msg})
+}
+
+// fatal prints err and exits.
+func fatal(err error) {
+	fmt.Fprintln(os.Stderr, err)
+	os.Exit(1)
 }

@@ -21,11 +21,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log"
 	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -57,7 +57,7 @@ func main() {
 	flag.Parse()
 	u, err := url.Parse(*upstream)
 	if err != nil || u.Host == "" {
-		log.Fatalf("stsexpiry: -upstream must be a URL, got %q", *upstream)
+		fatalf("stsexpiry: -upstream must be a URL, got %q", *upstream)
 	}
 	p := &proxy{expires: map[string]time.Time{}}
 	p.up = httputil.NewSingleHostReverseProxy(u)
@@ -65,10 +65,10 @@ func main() {
 
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
-		log.Fatal(err)
+		fatal(err)
 	}
 	fmt.Printf("listening on http://%s\n", ln.Addr())
-	log.Fatal(http.Serve(ln, p))
+	fatal(http.Serve(ln, p))
 }
 
 func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -84,7 +84,7 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		exp, known := p.expires[key]
 		p.mu.Unlock()
 		if known && time.Now().After(exp) {
-			log.Printf("stsexpiry: %s %s signed with %s, expired at %s", r.Method, r.URL.Path,
+			logf("stsexpiry: %s %s signed with %s, expired at %s", r.Method, r.URL.Path,
 				key, exp.Format(time.RFC3339))
 			expired(w, r, service)
 			return
@@ -130,7 +130,7 @@ func (p *proxy) learn(resp *http.Response) error {
 	p.mu.Lock()
 	p.expires[creds.AccessKeyID] = creds.Expiration
 	p.mu.Unlock()
-	log.Printf("stsexpiry: %s expires at %s", creds.AccessKeyID,
+	logf("stsexpiry: %s expires at %s", creds.AccessKeyID,
 		creds.Expiration.Format(time.RFC3339))
 	return nil
 }
@@ -175,3 +175,17 @@ func expired(w http.ResponseWriter, r *http.Request, service string) {
 			`<Message>%s</Message></Error><RequestId>%s</RequestId></ErrorResponse>`, query, id)
 	}
 }
+
+// logf writes one line with the time to stderr.
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "%s %s\n", time.Now().Format(time.RFC3339), fmt.Sprintf(format, args...))
+}
+
+// fatal prints err and exits.
+func fatal(err error) {
+	fmt.Fprintln(os.Stderr, err)
+	os.Exit(1)
+}
+
+// fatalf prints a message and exits.
+func fatalf(format string, args ...any) { fatal(fmt.Errorf(format, args...)) }
