@@ -229,6 +229,7 @@ const ecrRegistry = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
 // it and at a config directory of its own.
 func dockerWorld(t *testing.T, w *awsWorld, config string) string {
 	t.Helper()
+	requireTool(t, "docker")
 	dir := t.TempDir()
 	if config != "" {
 		noErr(t, os.WriteFile(filepath.Join(dir, "config.json"), []byte(config), 0o600),

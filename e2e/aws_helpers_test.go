@@ -76,6 +76,7 @@ func newAWSWorld(t *testing.T) *awsWorld {
 
 func newAWSWorldAt(t *testing.T, endpoint string) *awsWorld {
 	t.Helper()
+	requireTool(t, "aws")
 	repo := t.TempDir()
 	dir := filepath.Join(repo, filepath.FromSlash(ourStack))
 	for _, d := range []string{filepath.Join(repo, ".git"), dir} {
@@ -121,6 +122,15 @@ func (w *awsWorld) withGuard() {
 		}
 	}
 	w.env = append(w.env, "PATH="+dir)
+}
+
+// requireTool fails the test when a program the steps run is not on PATH.
+func requireTool(t *testing.T, name string) {
+	t.Helper()
+	if _, err := exec.LookPath(name); err != nil {
+		t.Fatalf("the %s CLI is not on PATH; the AWS end-to-end tests run it as the failing "+
+			"step: %v", name, err)
+	}
 }
 
 // setEnv sets (or adds) a variable of the step's environment.
