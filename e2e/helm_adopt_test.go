@@ -37,6 +37,7 @@ func ownership(t *testing.T, c *cluster.Cluster) string {
 // script created earlier: self-heal must give it the release's ownership
 // metadata and re-run the install, which then takes it over.
 func TestHelmAdopt_OrphanIsAdopted(t *testing.T) {
+	t.Parallel()
 	c := cluster.Start(t, cluster.Options{})
 	kubectl(t, c, "create", "namespace", "site")
 	kubectl(t, c, "-n", "site", "create", "configmap", "web-settings",
@@ -63,6 +64,9 @@ func TestHelmAdopt_OrphanIsAdopted(t *testing.T) {
 	if got := cluster.Statuses(c.HelmHistory(t, "site", "web")); got != "1:deployed" {
 		t.Errorf("history = %s, want 1:deployed", got)
 	}
+	checkIdempotent(t, helm.NewAdoptResource(), fixer.Values{"kind": "ConfigMap",
+		"name": "web-settings", "namespace": "site", "release": "web",
+		"release_namespace": "site"}, c.Env(""))
 	if v := kubectl(t, c, "-n", "site", "get", "configmap", "web-settings", "-o",
 		"jsonpath={.data.value}"); v != "chart" {
 		t.Errorf("web-settings value = %q, want the chart's", v)
@@ -78,6 +82,7 @@ func TestHelmAdopt_OrphanIsAdopted(t *testing.T) {
 // The pattern leaves the failure unrecognised, and the fixer, asked
 // directly, refuses.
 func TestHelmAdopt_OtherReleasesObjectIsNotAdopted(t *testing.T) {
+	t.Parallel()
 	c := cluster.Start(t, cluster.Options{})
 	kubectl(t, c, "create", "namespace", "site")
 	kubectl(t, c, "-n", "site", "create", "configmap", "web-settings", "--from-literal=value=api")

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/self-heal/self-heal/e2e/cluster"
+	"github.com/self-heal/self-heal/fixers/helm"
+	"github.com/self-heal/self-heal/pkg/fixer"
 	"github.com/self-heal/self-heal/pkg/report"
 )
 
@@ -44,6 +46,7 @@ func pendingUpgrade(t *testing.T, c *cluster.Cluster) (v3 string) {
 // last deployed one (deleting what only the stuck revision created) and
 // re-run the upgrade.
 func TestHelmRecover_StalePendingUpgradeIsRolledBack(t *testing.T) {
+	t.Parallel()
 	c := cluster.Start(t, cluster.Options{})
 	v3 := pendingUpgrade(t, c)
 	time.Sleep(4 * time.Second) // older than the step's --timeout of 3s
@@ -82,6 +85,8 @@ func TestHelmRecover_StalePendingUpgradeIsRolledBack(t *testing.T) {
 			}
 		}
 	}
+	checkIdempotent(t, helm.NewRecover(), fixer.Values{"release": "shop", "namespace": "store"},
+		c.Env(""))
 	for _, n := range []string{"shop-config", "shop-v3"} {
 		if !exists(t, c, "store", "configmap", n) {
 			t.Errorf("configmap %s is missing after the upgrade", n)
@@ -94,6 +99,7 @@ func TestHelmRecover_StalePendingUpgradeIsRolledBack(t *testing.T) {
 // minutes: another helm may still be at work, so self-heal must wait and
 // never touch the release.
 func TestHelmRecover_YoungPendingReleaseIsLeftAlone(t *testing.T) {
+	t.Parallel()
 	c := cluster.Start(t, cluster.Options{})
 	v3 := pendingUpgrade(t, c)
 
@@ -127,6 +133,7 @@ func TestHelmRecover_YoungPendingReleaseIsLeftAlone(t *testing.T) {
 // while it waits: the release was never deployed, so self-heal must
 // uninstall it and let the re-run install it afresh.
 func TestHelmRecover_NeverDeployedReleaseIsUninstalled(t *testing.T) {
+	t.Parallel()
 	c := cluster.Start(t, cluster.Options{})
 	_, v2, v3 := shopCharts(t)
 	kubectl(t, c, "create", "namespace", "store")

@@ -77,11 +77,13 @@ func markAvailable(t *testing.T, c *cluster.Cluster, ns, name string) {
 // ready and why, retry once, and the retry passes once the Deployment is
 // ready.
 func TestHelmTimeout_SlowRolloutPassesOnRetry(t *testing.T) {
+	t.Parallel()
 	c := cluster.Start(t, cluster.Options{})
 	args := slowRelease(t, c)
 
 	p, wait := step{env: c.Env(""), args: args}.start(t)
 	p.WaitForOutput(t, "recognised helm-timed-out", 2*time.Minute)
+	p.WaitForOutput(t, "before attempt 2", time.Minute) // the diagnosis is done
 	markAvailable(t, c, "apps", "slow-app")
 	r := wait()
 
@@ -102,6 +104,7 @@ func TestHelmTimeout_SlowRolloutPassesOnRetry(t *testing.T) {
 // that never becomes ready: self-heal must retry exactly once, with the
 // diagnosis in the report, and then give up.
 func TestHelmTimeout_BrokenRolloutIsRetriedOnce(t *testing.T) {
+	t.Parallel()
 	c := cluster.Start(t, cluster.Options{})
 	args := slowRelease(t, c)
 

@@ -36,6 +36,7 @@ spec:
 // no deployed releases". self-heal must uninstall what remains (the
 // objects, the hook's Job, the records) and let the re-run install afresh.
 func TestHelmUninstall_ReleaseWithoutDeployedRevisionIsReinstalled(t *testing.T) {
+	t.Parallel()
 	c := cluster.Start(t, cluster.Options{})
 	chart := cluster.WriteChart(t, t.TempDir(), "shop", "0.1.0", map[string]string{
 		"config.yaml": configMap("config", "1"), "drain.yaml": drainHook})
@@ -80,6 +81,7 @@ func TestHelmUninstall_ReleaseWithoutDeployedRevisionIsReinstalled(t *testing.T)
 // release that has a deployed revision: it must refuse, and Apply must
 // leave the release as it was.
 func TestHelmUninstall_DeployedReleaseIsRefused(t *testing.T) {
+	t.Parallel()
 	c := cluster.Start(t, cluster.Options{})
 	chart := cluster.WriteChart(t, t.TempDir(), "shop", "0.1.0", map[string]string{
 		"config.yaml": configMap("config", "1")})

@@ -10,6 +10,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"github.com/self-heal/self-heal/e2e/cluster"
+	"github.com/self-heal/self-heal/fixers/kube"
+	"github.com/self-heal/self-heal/pkg/fixer"
 	"github.com/self-heal/self-heal/pkg/pattern"
 	"github.com/self-heal/self-heal/pkg/report"
 )
@@ -39,6 +41,7 @@ var deleteCache = []string{"kubectl", "-n", "app", "delete", "configmap", "cache
 // min_age, and re-run the delete, leaving another object with the same
 // finalizer alone.
 func TestKubeFinalizers_StuckDeletionIsReleased(t *testing.T) {
+	t.Parallel()
 	c := cluster.Start(t, cluster.Options{})
 	cacheWithFinalizer(t, c)
 
@@ -66,6 +69,8 @@ func TestKubeFinalizers_StuckDeletionIsReleased(t *testing.T) {
 	if !apierrors.IsNotFound(err) {
 		t.Errorf("app/cache: %v; want it gone", err)
 	}
+	checkIdempotent(t, kube.NewRemoveFinalizers(), fixer.Values{"resource": "configmaps",
+		"name": "cache", "namespace": "app"}, c.Env(""))
 	keep, err := c.Kube.CoreV1().ConfigMaps("app").Get(ctx(t), "keep", getOpts)
 	if err != nil || keep.DeletionTimestamp != nil || !slices.Equal(keep.Finalizers,
 		[]string{flushFinalizer}) {
@@ -78,6 +83,7 @@ func TestKubeFinalizers_StuckDeletionIsReleased(t *testing.T) {
 // controller's hands, so self-heal waits and re-runs, and never removes
 // the finalizer.
 func TestKubeFinalizers_YoungDeletionIsWaitedFor(t *testing.T) {
+	t.Parallel()
 	c := cluster.Start(t, cluster.Options{})
 	cacheWithFinalizer(t, c)
 

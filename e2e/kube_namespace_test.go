@@ -81,6 +81,7 @@ data:
 // in it, drop the finalizer no controller removes, finalize it, and
 // re-run the apply, without touching another namespace.
 func TestKubeNamespace_TerminatingIsUnstuck(t *testing.T) {
+	t.Parallel()
 	c := cluster.Start(t, cluster.Options{})
 	old := leaveTerminating(t, c, "shop")
 	kubectl(t, c, "create", "namespace", "bystander")
@@ -131,6 +132,9 @@ func TestKubeNamespace_TerminatingIsUnstuck(t *testing.T) {
 		t.Errorf("Secrets in shop = %d, want none (token must not come back)", len(secrets.Items))
 	}
 
+	checkIdempotent(t, kube.NewUnstickNamespace(), fixer.Values{"namespace": "shop"},
+		c.Env(""))
+
 	// The other namespace and its finalizer are untouched.
 	keep, err := c.Kube.CoreV1().ConfigMaps("bystander").Get(ctx(t), "keep", getOpts)
 	if err != nil || keep.DeletionTimestamp != nil || !slices.Equal(keep.Finalizers,
@@ -154,6 +158,7 @@ func names(list *corev1.ConfigMapList) []string {
 // protects stay Terminating: self-heal must refuse to touch it and leave
 // everything in it as it was.
 func TestKubeNamespace_ProtectedIsRefused(t *testing.T) {
+	t.Parallel()
 	c := cluster.Start(t, cluster.Options{})
 	leaveTerminating(t, c, "shop")
 
@@ -192,6 +197,7 @@ func TestKubeNamespace_ProtectedIsRefused(t *testing.T) {
 // itself about the namespaces Kubernetes needs: it must refuse each one,
 // whatever its inputs say, and change nothing.
 func TestKubeNamespace_SystemNamespacesAreNeverFinalized(t *testing.T) {
+	t.Parallel()
 	c := cluster.Start(t, cluster.Options{})
 	f := kube.NewUnstickNamespace()
 	for _, ns := range []string{"kube-system", "kube-public", "kube-node-lease", "default"} {

@@ -91,6 +91,7 @@ func uid(t *testing.T, c *cluster.Cluster, kind, name string) string {
 // explicitly, self-heal must delete it and re-run the apply, which creates
 // it with the new selector.
 func TestKubeRecreate_AllowedDeploymentIsRecreated(t *testing.T) {
+	t.Parallel()
 	c := cluster.Start(t, cluster.Options{})
 	kubectl(t, c, "create", "namespace", "apps")
 	dir := t.TempDir()
@@ -129,8 +130,10 @@ func TestKubeRecreate_AllowedDeploymentIsRecreated(t *testing.T) {
 // not fix by deleting: any kind without an explicit allow, and a
 // PersistentVolumeClaim or a LoadBalancer Service even when allowed.
 func TestKubeRecreate_Refusals(t *testing.T) {
+	t.Parallel()
 	c := cluster.Start(t, cluster.Options{})
 	kubectl(t, c, "create", "namespace", "apps")
+	ip := func(host string) string { return strings.TrimSuffix(c.ServiceCIDR, "0/24") + host }
 
 	for _, tc := range []struct {
 		name, kind, object   string
@@ -141,8 +144,8 @@ func TestKubeRecreate_Refusals(t *testing.T) {
 			webDeployment("web-v2"), "", "needs an explicit allow"},
 		{"claim even when allowed", "pvc", "data", dataClaim("standard"), dataClaim("fast"),
 			"PersistentVolumeClaim,Deployment", "never recreates a PersistentVolumeClaim"},
-		{"load balancer even when allowed", "service", "edge", edgeService("127.100.0.50"),
-			edgeService("127.100.0.51"), "Service",
+		{"load balancer even when allowed", "service", "edge", edgeService(ip("50")),
+			edgeService(ip("51")), "Service",
 			"never recreates a Service of type LoadBalancer"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -61,6 +61,7 @@ func expiredKubeconfig(t *testing.T, c *cluster.Cluster, moto string, u cluster.
 // credentials, prove the API server takes it, and give it to the re-run,
 // without changing the job's own kubeconfig or printing the token.
 func TestKubeToken_ExpiredTokenIsRefreshed(t *testing.T) {
+	t.Parallel()
 	c, moto, deployer, _ := eksSetup(t)
 	kubeconfig := expiredKubeconfig(t, c, moto, deployer, "deployer")
 	before, err := os.ReadFile(kubeconfig)
@@ -119,6 +120,7 @@ func checkDecisions(t *testing.T, ds []cluster.Decision, arn, reason string, aut
 // self-heal must stop after one attempt and say that access must be
 // granted.
 func TestKubeToken_UnmappedIdentityIsRefused(t *testing.T) {
+	t.Parallel()
 	c, moto, _, stranger := eksSetup(t)
 	kubeconfig := expiredKubeconfig(t, c, moto, stranger, "stranger")
 

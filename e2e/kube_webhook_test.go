@@ -143,6 +143,7 @@ func serveGuard(t *testing.T, c *cluster.Cluster, clusterIP string, g *guard) {
 // must wait until its Service has one, with progress lines, and re-run the
 // step, which the webhook then admits.
 func TestKubeWebhook_UnreadyWebhookIsWaitedFor(t *testing.T) {
+	t.Parallel()
 	c := cluster.Start(t, cluster.Options{})
 	ip := guardSetup(t, c)
 	g := &guard{}
@@ -180,6 +181,7 @@ func TestKubeWebhook_UnreadyWebhookIsWaitedFor(t *testing.T) {
 // TestKubeWebhook_DenialIsNotRetried creates a ConfigMap that a healthy
 // webhook denies: that is policy, so self-heal must not retry it.
 func TestKubeWebhook_DenialIsNotRetried(t *testing.T) {
+	t.Parallel()
 	c := cluster.Start(t, cluster.Options{})
 	ip := guardSetup(t, c)
 	g := &guard{deny: "configmaps in guarded need an owner label"}

@@ -25,6 +25,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -36,10 +37,9 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 )
 
-// ServiceCIDR is the cluster's Service range. It lies in 127.0.0.0/8, so a
-// test can serve a Service's ClusterIP on this machine's loopback: the API
-// server dials a webhook's Service at its ClusterIP.
-const ServiceCIDR = "127.100.0.0/24"
+// clusters numbers the clusters of this test binary, so that each gets a
+// Service range of its own.
+var clusters atomic.Int32
 
 // AdminToken is the static bearer token of the cluster's administrator
 // (group system:masters).
@@ -69,6 +69,11 @@ type Cluster struct {
 	Dynamic dynamic.Interface
 	// Tools are the binaries the cluster runs, and helm.
 	Tools Tools
+	// ServiceCIDR is the cluster's Service range, a /24 in 127.100.0.0/16:
+	// a test can serve a Service's ClusterIP on this machine's loopback,
+	// where the API server dials a webhook's Service. Each cluster of a test
+	// binary has its own, so clusters of parallel tests never share one.
+	ServiceCIDR string
 
 	ca   *authority
 	auth *authenticator
@@ -79,7 +84,8 @@ type Cluster struct {
 // ends.
 func Start(t testing.TB, o Options) *Cluster {
 	t.Helper()
-	c := &Cluster{Dir: t.TempDir(), Tools: BuildTools(t), Name: "e2e"}
+	c := &Cluster{Dir: t.TempDir(), Tools: BuildTools(t), Name: "e2e",
+		ServiceCIDR: fmt.Sprintf("127.100.%d.0/24", clusters.Add(1)%256)}
 	var err error
 	if c.ca, err = newAuthority(); err != nil {
 		t.Fatal(err)
@@ -158,7 +164,7 @@ func (c *Cluster) apiserverArgs(t testing.TB, etcdURL string, o Options) ([]stri
 		"--service-account-issuer=https://kubernetes.default.svc",
 		"--service-account-key-file=" + d("sa.key"),
 		"--service-account-signing-key-file=" + d("sa.key"),
-		"--service-cluster-ip-range=" + ServiceCIDR,
+		"--service-cluster-ip-range=" + c.ServiceCIDR,
 		"--endpoint-reconciler-type=none",
 		"--disable-admission-plugins=ServiceAccount",
 		"--enable-priority-and-fairness=false", "--profiling=false",

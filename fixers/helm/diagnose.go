@@ -87,6 +87,8 @@ func (DiagnoseTimeout) Apply(context.Context, fixer.Request) (fixer.Result, erro
 type finding struct {
 	name    string
 	reasons []string
+	// readyNow is set for a resource helm named that is ready by now.
+	readyNow bool
 }
 
 type findings []finding
@@ -94,6 +96,10 @@ type findings []finding
 func (fs findings) lines() []string {
 	var out []string
 	for _, f := range fs {
+		if f.readyNow {
+			out = append(out, f.name+": helm reported it not ready; it is ready now")
+			continue
+		}
 		out = append(out, f.name+" is not ready: "+strings.Join(f.reasons, "; "))
 	}
 	return out
@@ -125,8 +131,7 @@ func (d DiagnoseTimeout) diagnose(ctx context.Context, t *target, failure string
 			return nil, err
 		}
 		if !ok && named[info.Mapping.GroupVersionKind.Kind+"/"+info.Name] {
-			f.reasons = append(f.reasons, "helm reported it not ready; it is ready now")
-			ok = true
+			f.readyNow, ok = true, true
 		}
 		if ok {
 			out = append(out, f)
