@@ -69,7 +69,9 @@ func TestKubeToken_ExpiredTokenIsRefreshed(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	r := step{env: append(c.Env(kubeconfig), deployer.Env(moto)...),
+	// TMPDIR keeps the refreshed kubeconfig in the test's directory.
+	env := append(c.Env(kubeconfig), deployer.Env(moto)...)
+	r := step{env: append(env, "TMPDIR="+t.TempDir()),
 		args: []string{"kubectl", "get", "namespace", "kube-system", "-o", "name"}}.run(t)
 
 	if r.exit != 0 || r.report.Outcome != report.Healed {
