@@ -93,6 +93,7 @@ func TestCancel_secondSignalKillsGroup(t *testing.T) {
 	marker := fmt.Sprint(rand.Int64())
 	cmd := exec.Command(bin, "run", "--", "sh", "-c",
 		`trap "" TERM; echo ready; sleep 300 # `+marker+"\n wait")
+	cmd.Dir = t.TempDir()
 	p := harness.Start(t, cmd)
 	p.WaitForOutput(t, "ready", 10*time.Second)
 	harness.Eventually(t, 10*time.Second, "the sleeping child", func() (bool, error) {
@@ -170,6 +171,7 @@ func TestPassThrough_pathological(t *testing.T) {
 func runHashed(t *testing.T, bin, script string) (string, int64) {
 	t.Helper()
 	cmd := exec.Command(bin, "run", "--max-attempts", "0", "--", "sh", "-c", script)
+	cmd.Dir = t.TempDir()
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

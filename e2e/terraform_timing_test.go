@@ -22,16 +22,18 @@ var applyStep = []string{"terraform", "apply", "-auto-approve", "-input=false", 
 // built-in pattern backs off and the re-run creates the resource.
 func TestTiming_BackOffAndRetry(t *testing.T) {
 	bin := harness.SelfHealBinary(t)
-	tests := []struct{ failure, pattern string }{
-		{"throttling", "aws-throttling"},
-		{"not-found", "eventual-consistency-not-found"},
-		{"iam-propagation", "iam-propagation"},
+	tests := []struct{ failure, pattern, fixer string }{
+		{"throttling", "aws-throttling", "wait.backoff"},
+		{"not-found", "eventual-consistency-not-found", "wait.backoff"},
+		// The flaky provider names no role, so wait.until has nothing to
+		// poll and the pattern's back-off bounds the wait.
+		{"iam-propagation", "iam-propagation", "wait.until"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.failure, func(t *testing.T) {
 			dir, env := providerStack(t, harness.Flaky("r", tt.failure, 1))
 			h := healIn(t, bin, dir, env, applyStep...)
-			requireHealedBy(t, h, tt.pattern, "wait.backoff")
+			requireHealedBy(t, h, tt.pattern, tt.fixer)
 			if h.report.Attempts[0].Wait <= 0 {
 				t.Errorf("no back-off after the first attempt: %+v", h.report.Attempts[0])
 			}
