@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/self-heal/self-heal/pkg/strictyaml"
 )
 
 // Registry maps names and aliases to fixers. The zero value is empty and
@@ -91,7 +93,7 @@ func (r *Registry) Aliases(name string) []string {
 func (r *Registry) Suggest(name string) string {
 	best, bestDist := "", len(name)/2+2
 	consider := func(cand string) {
-		if d := levenshtein(name, cand); d < bestDist {
+		if d := strictyaml.EditDistance(strings.ToLower(name), strings.ToLower(cand)); d < bestDist {
 			best, bestDist = cand, d
 		}
 	}
@@ -105,27 +107,6 @@ func (r *Registry) Suggest(name string) string {
 		return canon
 	}
 	return best
-}
-
-func levenshtein(a, b string) int {
-	a, b = strings.ToLower(a), strings.ToLower(b)
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 func joinErrs(errs []error) error { return errors.Join(errs...) }
