@@ -88,7 +88,12 @@ func TestRun_ledger(t *testing.T) {
 		t.Errorf("stats totals = %+v, want 2 failed runs with unknown failures", sum.Totals)
 	}
 
-	code, out, stderr := cli(t, dir, environ, "suggest")
+	code, out, stderr := cli(t, dir, environ, "stats", "--ledger", "typo", "--format", "json")
+	if code != 0 || !strings.Contains(stderr, filepath.Join(dir, "typo")+" does not exist") {
+		t.Errorf("stats of a missing ledger = %d, want 0 and a warning naming it\n%s", code, stderr)
+	}
+
+	code, out, stderr = cli(t, dir, environ, "suggest")
 	if code != 0 || !strings.Contains(out, "id: suggested-1") || !strings.Contains(out, "GizmoJammed") ||
 		strings.Contains(out, secret) {
 		t.Errorf("suggest = %d, want one stub on the failure's wording without the secret\n%s%s",

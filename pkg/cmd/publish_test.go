@@ -226,11 +226,19 @@ func TestReportMerge(t *testing.T) {
 	runCLI(t, dir, &citest.Platform{}, "run", "--report", "reports/b.json", "--",
 		"sh", "-c", "echo odd >&2; exit 3")
 
+	other := filepath.Join(dir, "reports", "package.json")
+	if err := os.WriteFile(other, []byte(`{"name": "infra"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
 	p := githubJob()
 	p.Where.Job = "deploy / report"
 	code, stdout, stderr := runCLI(t, dir, p, "report", "merge", "reports")
 	if code != 0 {
 		t.Fatalf("report merge = %d:\n%s", code, stderr)
+	}
+	if !strings.Contains(stderr, "skipped "+other+": ") {
+		t.Errorf("report merge of a directory did not warn about %s:\n%s", other, stderr)
 	}
 	for _, want := range []string{"2 runs: 1 healed, 1 failed", "| `infra/prod` |",
 		"`flaky-net`", "token ***"} {
@@ -250,6 +258,11 @@ func TestReportMerge(t *testing.T) {
 	}
 	assertNoSecret(t, p, stdout)
 
+	code, _, stderr = runCLI(t, dir, p, "report", "merge", "reports/package.json")
+	if code != cmd.ExitError || !strings.Contains(stderr, "package.json is not a self-heal run report") {
+		t.Errorf("report merge of a non-report = %d, %q; want %d naming the file", code, stderr,
+			cmd.ExitError)
+	}
 	code, _, stderr = runCLI(t, dir, p, "report", "merge", "missing")
 	if code != cmd.ExitError || !strings.Contains(stderr, "missing") {
 		t.Errorf("report merge missing = %d, %q; want %d naming the path", code, stderr,

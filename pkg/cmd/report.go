@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -86,30 +87,53 @@ func runReportMerge(c *cobra.Command, env *Env, f *reportMergeFlags, args []stri
 }
 
 // readReports reads every report named, expanding directories to the
-// *.json files below them in lexical order.
+// *.json files below them in lexical order. A file named on the command
+// line must be a run report; a JSON file found in a directory that is not
+// one is skipped with a warning.
 func readReports(env *Env, args []string) ([]*report.Run, error) {
-	var paths []string
+	var runs []*report.Run
 	for _, a := range args {
 		p := absFrom(env.Dir, a)
 		found, err := jsonFiles(p)
 		if err != nil {
 			return nil, err
 		}
-		paths = append(paths, found...)
-	}
-	runs := make([]*report.Run, 0, len(paths))
-	for _, p := range paths {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return nil, fmt.Errorf("read report: %w", err)
+		for _, path := range found {
+			r, err := readReport(path)
+			var notRun *notRunReport
+			switch {
+			case errors.As(err, &notRun) && path != p:
+				fmt.Fprintf(env.Stderr, "self-heal: warning: skipped %s: %v\n", path, err)
+			case err != nil:
+				return nil, err
+			default:
+				runs = append(runs, r)
+			}
 		}
-		r := &report.Run{}
-		if err := json.Unmarshal(b, r); err != nil {
-			return nil, fmt.Errorf("read report %s: %w", p, err)
-		}
-		runs = append(runs, r)
 	}
 	return runs, nil
+}
+
+// notRunReport is valid JSON that is not a run report.
+type notRunReport struct{ path string }
+
+func (e *notRunReport) Error() string {
+	return e.path + " is not a self-heal run report: it has no command or outcome"
+}
+
+func readReport(path string) (*report.Run, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read report: %w", err)
+	}
+	r := &report.Run{}
+	if err := json.Unmarshal(b, r); err != nil {
+		return nil, fmt.Errorf("read report %s: %w", path, err)
+	}
+	if len(r.Command) == 0 || r.Outcome == "" {
+		return nil, &notRunReport{path: path}
+	}
+	return r, nil
 }
 
 func jsonFiles(p string) ([]string, error) {

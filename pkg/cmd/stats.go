@@ -2,8 +2,11 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -84,6 +87,12 @@ func collectStats(ctx context.Context, env *Env, url string, filter ledger.Filte
 	store, err := openLedger(ctx, env, url)
 	if err != nil {
 		return ledger.Summary{}, err
+	}
+	if local, ok := store.(*ledger.Local); ok {
+		if _, err := os.Stat(local.Dir); errors.Is(err, fs.ErrNotExist) {
+			fmt.Fprintf(env.Stderr, "self-heal: warning: ledger %s does not exist: no runs recorded there\n",
+				local.Dir)
+		}
 	}
 	stats := ledger.NewStats(minutes)
 	problems, err := store.Walk(ctx, filter.Since, func(r *ledger.Record) error {
