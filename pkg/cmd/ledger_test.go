@@ -88,7 +88,7 @@ func TestRun_ledger(t *testing.T) {
 		t.Errorf("stats totals = %+v, want 2 failed runs with unknown failures", sum.Totals)
 	}
 
-	code, out, stderr := cli(t, dir, environ, "stats", "--ledger", "typo", "--format", "json")
+	code, _, stderr := cli(t, dir, environ, "stats", "--ledger", "typo", "--format", "json")
 	if code != 0 || !strings.Contains(stderr, filepath.Join(dir, "typo")+" does not exist") {
 		t.Errorf("stats of a missing ledger = %d, want 0 and a warning naming it\n%s", code, stderr)
 	}
