@@ -73,15 +73,20 @@ type Scanner struct {
 	truncated  bool
 	closed     bool
 	streams    []*stream
+	// recent holds the latest lines of the block being recorded,
+	// borrowed from it: the context of a hot line and the tail's lines.
+	recent [][]byte
 }
 
 // New returns a Scanner with o's limits.
 func New(o Options) *Scanner {
 	o = o.withDefaults()
+	tail := newLineStore(o.MaxTail, max(o.Tail, o.Before))
 	return &Scanner{
-		o:    o,
-		tail: newLineStore(o.MaxTail, max(o.Tail, o.Before)),
-		kept: newLineStore(o.MaxKept, o.MaxKept/minKeptLine),
+		o:      o,
+		tail:   tail,
+		kept:   newLineStore(o.MaxKept, o.MaxKept/minKeptLine),
+		recent: make([][]byte, tail.maxLines),
 	}
 }
 
@@ -203,16 +208,39 @@ func (w *stream) Write(p []byte) (int, error) {
 	}
 
 	// The fast path: whole lines are read in place.
-	for {
-		i := bytes.IndexByte(rest, '\n')
-		if i < 0 {
-			break
-		}
-		s.line(fit(rest[:i], s.o.MaxLine))
-		rest = rest[i+1:]
+	if end := bytes.LastIndexByte(rest, '\n'); end >= 0 {
+		s.block(rest[:end+1])
+		rest = rest[end+1:]
 	}
 	w.extend(rest)
 	return len(p), nil
+}
+
+// block records the whole lines of data, which ends with a newline, in
+// place. The context of a hot line comes from the block while it is in
+// the block, and only the lines that the tail still holds at the end of
+// the block are copied into it, so a line that is not kept costs its
+// newline search and its hot test.
+func (s *Scanner) block(data []byte) {
+	first := s.n + 1
+	recent := s.recent // the block's latest lines, by line number modulo its length
+	earlier := func(m int) ([]byte, bool) {
+		if m >= first {
+			return recent[m%len(recent)], true
+		}
+		return s.tail.get(m)
+	}
+	for start := 0; start < len(data); {
+		end := start + bytes.IndexByte(data[start:], '\n')
+		raw := fit(data[start:end], s.o.MaxLine)
+		s.record(raw, s.o.Hot(raw), earlier)
+		recent[s.n%len(recent)] = raw
+		start = end + 1
+	}
+	for n := max(first, s.n-s.tail.maxLines+1); n <= s.n; n++ {
+		s.tail.push(n, recent[n%len(recent)])
+	}
+	clear(recent)
 }
 
 // extend adds b to the unfinished line. Text that a carriage return has

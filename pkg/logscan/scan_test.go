@@ -2,6 +2,7 @@ package logscan_test
 
 import (
 	"bytes"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -65,5 +66,50 @@ func TestScan_sameAsStream(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestScanner_anySplit checks that the window does not depend on how the
+// output arrives: the same bytes written in pieces of random sizes (some
+// of them many lines long, as a pipe delivers them) give the window of
+// one write.
+func TestScanner_anySplit(t *testing.T) {
+	t.Parallel()
+	debug, err := os.ReadFile(filepath.Join("testdata", "terraform-debug.bench"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := append(bytes.Repeat(debug, 6), "Error: \x1b[31mthe end\x1b[0m\r\nlast"...)
+	opts := map[string]logscan.Options{
+		"defaults":   {},
+		"small":      {Tail: 3, Before: 2, After: 4, MaxLine: 100, MaxKept: 4096, MaxTail: 2048},
+		"no context": {Before: -1, After: -1, Tail: 1},
+		"every third line hot": {Hot: func(raw []byte) bool {
+			return len(raw)%3 == 0
+		}},
+	}
+	for oname, o := range opts {
+		t.Run(oname, func(t *testing.T) {
+			t.Parallel()
+			s := logscan.New(o)
+			_, _ = s.Stream().Write(data)
+			s.Close()
+			want := s.Window()
+
+			rng := rand.New(rand.NewPCG(1, uint64(len(oname))))
+			for round := range 4 {
+				s := logscan.New(o)
+				out := s.Stream()
+				for p := data; len(p) > 0; {
+					k := min(1+rng.IntN(64<<(3*round)), len(p))
+					_, _ = out.Write(p[:k])
+					p = p[k:]
+				}
+				s.Close()
+				if diff := cmp.Diff(want, s.Window()); diff != "" {
+					t.Fatalf("round %d: window differs (-want +got):\n%s", round, diff)
+				}
+			}
+		})
 	}
 }
