@@ -92,7 +92,7 @@ func runExplain(c *cobra.Command, env *Env, f *explainFlags, name string) error 
 	if err != nil {
 		return err
 	}
-	w, err := scanLog(env, name, heal.HotLines(set.Matcher()))
+	w, err := scanLog(env, name, heal.HotScan(set.Matcher()))
 	if err != nil {
 		return err
 	}
@@ -150,7 +150,7 @@ func fixAction(f report.Fix) string {
 	return f.Action
 }
 
-func scanLog(env *Env, name string, hot func([]byte) bool) (logscan.Window, error) {
+func scanLog(env *Env, name string, o logscan.Options) (logscan.Window, error) {
 	r := env.Stdin
 	if name != "-" {
 		file, err := os.Open(absFrom(env.Dir, name))
@@ -160,7 +160,7 @@ func scanLog(env *Env, name string, hot func([]byte) bool) (logscan.Window, erro
 		defer func() { _ = file.Close() }()
 		r = file
 	}
-	w, err := logscan.Scan(r, logscan.Options{Hot: hot})
+	w, err := logscan.Scan(r, o)
 	if err != nil {
 		return logscan.Window{}, fmt.Errorf("read log %s: %w", name, err)
 	}

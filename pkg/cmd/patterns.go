@@ -35,7 +35,7 @@ func newPatternsCmd(env *Env) *cobra.Command {
 // scanLines returns the ScanFunc every pattern command uses: the same
 // normalisation and failure window as a run with the set's patterns.
 func scanLines(set *pattern.Set) pattern.ScanFunc {
-	o := logscan.Options{Hot: heal.HotLines(set.Matcher())}
+	o := heal.HotScan(set.Matcher())
 	return func(r io.Reader) ([]string, error) {
 		w, err := logscan.Scan(r, o)
 		if err != nil {

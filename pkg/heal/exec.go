@@ -38,6 +38,14 @@ func HotLines(m *pattern.Matcher) func(raw []byte) bool {
 	return m.HotFilter(logscan.HotWords())
 }
 
+// HotScan returns the scanner's options for a matcher: the hot-line test
+// of [HotLines], and the same test over many lines at once
+// ([logscan.Options.HotFind]), which spares the scanner a call per line.
+func HotScan(m *pattern.Matcher) logscan.Options {
+	hot, find := m.HotFilters(logscan.HotWords())
+	return logscan.Options{Hot: hot, HotFind: find}
+}
+
 // exitResult is how one execution of the step ended.
 type exitResult struct {
 	code   int

@@ -47,7 +47,7 @@ type Options struct {
 	DryRun      bool
 	ArtifactDir string
 	Environment string
-	// Scan bounds the failure window; a nil Scan.Hot becomes [HotLines]
+	// Scan bounds the failure window; a nil Scan.Hot becomes [HotScan]
 	// of the patterns.
 	Scan logscan.Options
 	Log  *slog.Logger
@@ -95,7 +95,8 @@ func New(o Options) *Engine {
 		o.Rand = rand.Float64
 	}
 	if o.Scan.Hot == nil && o.Patterns != nil {
-		o.Scan.Hot = HotLines(o.Patterns.Matcher())
+		hot := HotScan(o.Patterns.Matcher())
+		o.Scan.Hot, o.Scan.HotFind = hot.Hot, hot.HotFind
 	}
 	if o.Sleep == nil {
 		o.Sleep = func(ctx context.Context, d time.Duration) error { return sleep(ctx, d, o.Signals) }

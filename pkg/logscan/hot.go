@@ -137,55 +137,74 @@ func hash(k uint32) uint32 {
 
 // match reports whether line holds one of the phrases.
 func (h *hotSet) match(line []byte) bool {
-	n := len(line)
+	return h.find(line) >= 0
+}
+
+// find returns where the first phrase in b starts, or -1. Phrases are
+// tried in the order of their anchors' positions. A phrase never matches
+// across lines: folding by bit 5 turns a newline into '*', which no
+// phrase holds.
+func (h *hotSet) find(b []byte) int {
+	n := len(b)
 	e := 0
 	// Three even positions per eight-byte load.
 	for ; e+8 <= n; e += 6 {
-		w := binary.LittleEndian.Uint64(line[e:e+8]) | fold8
-		if h.tri[hash(uint32(w)&0xFFFFFF)] && h.near(line, e) {
-			return true
+		w := binary.LittleEndian.Uint64(b[e:e+8]) | fold8
+		if h.tri[hash(uint32(w)&0xFFFFFF)] {
+			if p := h.near(b, e); p >= 0 {
+				return p
+			}
 		}
-		if h.tri[hash(uint32(w>>16)&0xFFFFFF)] && h.near(line, e+2) {
-			return true
+		if h.tri[hash(uint32(w>>16)&0xFFFFFF)] {
+			if p := h.near(b, e+2); p >= 0 {
+				return p
+			}
 		}
-		if h.tri[hash(uint32(w>>32)&0xFFFFFF)] && h.near(line, e+4) {
-			return true
+		if h.tri[hash(uint32(w>>32)&0xFFFFFF)] {
+			if p := h.near(b, e+4); p >= 0 {
+				return p
+			}
 		}
 	}
 	for ; e+3 <= n; e += 2 {
-		x := uint32(line[e]) | uint32(line[e+1])<<8 | uint32(line[e+2])<<16
-		if h.tri[hash((x|fold)&0xFFFFFF)] && h.near(line, e) {
-			return true
+		x := uint32(b[e]) | uint32(b[e+1])<<8 | uint32(b[e+2])<<16
+		if h.tri[hash((x|fold)&0xFFFFFF)] {
+			if p := h.near(b, e); p >= 0 {
+				return p
+			}
 		}
 	}
-	return false
+	return -1
 }
 
 // near checks the two anchor positions whose halves sit at e.
-func (h *hotSet) near(line []byte, e int) bool {
-	return h.at(line, e-1) || h.at(line, e)
+func (h *hotSet) near(b []byte, e int) int {
+	if p := h.at(b, e-1); p >= 0 {
+		return p
+	}
+	return h.at(b, e)
 }
 
-// at reports whether a phrase's anchor sits at p and the whole phrase
-// around it matches.
-func (h *hotSet) at(line []byte, p int) bool {
-	if p < 0 || p+4 > len(line) {
-		return false
+// at returns where a phrase whose anchor sits at p starts, when the
+// whole phrase is there, or -1.
+func (h *hotSet) at(b []byte, p int) int {
+	if p < 0 || p+4 > len(b) {
+		return -1
 	}
-	k := binary.LittleEndian.Uint32(line[p:p+4]) | fold
+	k := binary.LittleEndian.Uint32(b[p:p+4]) | fold
 	if !h.quad[hash(k)] {
-		return false
+		return -1
 	}
 	for _, a := range h.anchors {
 		start := p - a.offset
-		if a.key != k || start < 0 || start+len(a.word) > len(line) {
+		if a.key != k || start < 0 || start+len(a.word) > len(b) {
 			continue
 		}
-		if equalFold(line[start:start+len(a.word)], a.word) {
-			return true
+		if equalFold(b[start:start+len(a.word)], a.word) {
+			return start
 		}
 	}
-	return false
+	return -1
 }
 
 // equalFold compares s with the folded phrase w.

@@ -20,6 +20,13 @@ type Options struct {
 	// block; nil means [DefaultHot]. It is called on every line, under
 	// the scanner's lock, so it must be fast.
 	Hot func(raw []byte) bool
+	// HotFind, when set, is Hot over many lines at once, so that the
+	// scanner tests a run of lines in one call: it returns the offset in
+	// b of a hot phrase that lies within one line of b, no earlier line
+	// holding one, or -1 when no line of b is hot. It must agree with
+	// Hot. Hot alone decides on lines longer than MaxLine. A nil Hot
+	// sets it to the one of [DefaultHot].
+	HotFind func(b []byte) int
 }
 
 // minKeptLine is the average line length for which MaxKept bytes of
@@ -45,7 +52,7 @@ func (o Options) withDefaults() Options {
 	o.MaxKept = max(orDefault(o.MaxKept, DefaultMaxKept), o.MaxLine)
 	o.MaxTail = max(orDefault(o.MaxTail, DefaultMaxTail), o.MaxLine)
 	if o.Hot == nil {
-		o.Hot = DefaultHot
+		o.Hot, o.HotFind = DefaultHot, defaultHot.find
 	}
 	return o
 }
@@ -230,10 +237,11 @@ func (s *Scanner) block(data []byte) {
 		}
 		return s.tail.get(m)
 	}
+	hits := hotFinder{find: s.o.HotFind, data: data, next: -1}
 	for start := 0; start < len(data); {
 		end := start + bytes.IndexByte(data[start:], '\n')
 		raw := fit(data[start:end], s.o.MaxLine)
-		s.record(raw, s.o.Hot(raw), earlier)
+		s.record(raw, hits.hot(start, end, raw, s.o.Hot), earlier)
 		recent[s.n%len(recent)] = raw
 		start = end + 1
 	}
@@ -241,6 +249,29 @@ func (s *Scanner) block(data []byte) {
 		s.tail.push(n, recent[n%len(recent)])
 	}
 	clear(recent)
+}
+
+// hotFinder runs the hot test over the lines of a block in order, with
+// one call of [Options.HotFind] per hot line where it is set.
+type hotFinder struct {
+	find func([]byte) int
+	data []byte
+	next int // offset of the next hot phrase, len(data) for none, -1 before the first search
+}
+
+// hot reports whether the line at data[start:end], raw when cut to
+// MaxLine, is hot; the lines must be asked for in order.
+func (h *hotFinder) hot(start, end int, raw []byte, hot func([]byte) bool) bool {
+	if h.find == nil || len(raw) < end-start {
+		return hot(raw)
+	}
+	if h.next < start {
+		h.next = len(h.data)
+		if i := h.find(h.data[start:]); i >= 0 {
+			h.next = start + i
+		}
+	}
+	return h.next < end
 }
 
 // extend adds b to the unfinished line. Text that a carriage return has

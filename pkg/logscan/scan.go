@@ -95,16 +95,17 @@ func readBlocks(r io.Reader, o Options, blocks chan<- *scanBlock, free <-chan *s
 	}
 }
 
-// findLines records where each line of the block ends and runs o.Hot on
-// it, cut to o.MaxLine as the scanner would.
+// findLines records where each line of the block ends and runs the hot
+// test on it, cut to o.MaxLine as the scanner would.
 func (b *scanBlock) findLines(o Options) {
 	b.ends, b.hot = b.ends[:0], b.hot[:0]
+	hits := hotFinder{find: o.HotFind, data: b.data, next: -1}
 	start := 0
 	for start < len(b.data) {
 		i := bytes.IndexByte(b.data[start:], '\n')
 		end := start + i
 		b.ends = append(b.ends, end)
-		b.hot = append(b.hot, o.Hot(fit(b.data[start:end], o.MaxLine)))
+		b.hot = append(b.hot, hits.hot(start, end, fit(b.data[start:end], o.MaxLine), o.Hot))
 		start = end + 1
 	}
 }

@@ -71,6 +71,27 @@ func BenchmarkMatcher_Hot(b *testing.B) {
 	}
 }
 
+// BenchmarkMatcher_HotFind is BenchmarkMatcher_Hot over whole blocks of
+// lines, as the scanner runs it: one call per hot line.
+func BenchmarkMatcher_HotFind(b *testing.B) {
+	_, find := benchSet(b, 300).Matcher().HotFilters(logscan.HotWords())
+	data := debugLog(b)
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		for rest := data; ; {
+			i := find(rest)
+			if i < 0 {
+				break
+			}
+			j := bytes.IndexByte(rest[i:], '\n')
+			if j < 0 {
+				break
+			}
+			rest = rest[i+j+1:]
+		}
+	}
+}
+
 // BenchmarkMatcher_Match matches a 4 MiB failure window of a debug log
 // (the scanner's default bound for error blocks) against the catalogue and
 // 300 patterns; the failure is at the end.

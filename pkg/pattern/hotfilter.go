@@ -1,6 +1,7 @@
 package pattern
 
 import (
+	"bytes"
 	"encoding/binary"
 	"slices"
 	"strings"
@@ -158,54 +159,94 @@ func (f *anchorFilter) hot(line []byte) bool {
 	if f.rest != nil && f.rest.hot(line) {
 		return true
 	}
-	n := len(line)
+	return f.scan(line) >= 0
+}
+
+// find is hot over a run of lines: it returns the offset in b of a key
+// that lies within one line, no line before that one holding a key, or
+// -1 when no line of b holds one.
+func (f *anchorFilter) find(b []byte) int {
+	if f.rest == nil {
+		return f.scan(b)
+	}
+	for start := 0; start < len(b); {
+		end := len(b)
+		if i := bytes.IndexByte(b[start:], '\n'); i >= 0 {
+			end = start + i
+		}
+		if f.hot(b[start:end]) {
+			return start
+		}
+		start = end + 1
+	}
+	return -1
+}
+
+// scan returns where the first key with an anchor that lies within one
+// line of b starts, or -1. Keys are tried in the order of their anchors'
+// positions, so the key found is in the earliest line that holds one.
+func (f *anchorFilter) scan(b []byte) int {
+	n := len(b)
 	e := 0
 	// Three even positions per eight-byte load.
 	for ; e+8 <= n; e += 6 {
-		w := binary.LittleEndian.Uint64(line[e:e+8]) | fold8
-		if hasBit(&f.tri, fnv(uint32(w)&0xFFFFFF)) && f.near(line, e) {
-			return true
+		w := binary.LittleEndian.Uint64(b[e:e+8]) | fold8
+		if hasBit(&f.tri, fnv(uint32(w)&0xFFFFFF)) {
+			if p := f.near(b, e); p >= 0 {
+				return p
+			}
 		}
-		if hasBit(&f.tri, fnv(uint32(w>>16)&0xFFFFFF)) && f.near(line, e+2) {
-			return true
+		if hasBit(&f.tri, fnv(uint32(w>>16)&0xFFFFFF)) {
+			if p := f.near(b, e+2); p >= 0 {
+				return p
+			}
 		}
-		if hasBit(&f.tri, fnv(uint32(w>>32)&0xFFFFFF)) && f.near(line, e+4) {
-			return true
+		if hasBit(&f.tri, fnv(uint32(w>>32)&0xFFFFFF)) {
+			if p := f.near(b, e+4); p >= 0 {
+				return p
+			}
 		}
 	}
 	for ; e+3 <= n; e += 2 {
-		x := uint32(line[e]) | uint32(line[e+1])<<8 | uint32(line[e+2])<<16
-		if hasBit(&f.tri, fnv((x|fold4)&0xFFFFFF)) && f.near(line, e) {
-			return true
+		x := uint32(b[e]) | uint32(b[e+1])<<8 | uint32(b[e+2])<<16
+		if hasBit(&f.tri, fnv((x|fold4)&0xFFFFFF)) {
+			if p := f.near(b, e); p >= 0 {
+				return p
+			}
 		}
 	}
-	return false
+	return -1
 }
 
 // near checks the two anchor positions whose halves sit at e.
-func (f *anchorFilter) near(line []byte, e int) bool {
-	return f.at(line, e-1) || f.at(line, e)
+func (f *anchorFilter) near(b []byte, e int) int {
+	if p := f.at(b, e-1); p >= 0 {
+		return p
+	}
+	return f.at(b, e)
 }
 
-// at reports whether an anchor sits at p and its whole key around it.
-func (f *anchorFilter) at(line []byte, p int) bool {
-	if p < 0 || p+4 > len(line) {
-		return false
+// at returns where a key whose anchor sits at p starts, when the whole
+// key is there within one line, or -1. A space in a key matches a
+// newline too, so a key found across lines is checked for one.
+func (f *anchorFilter) at(b []byte, p int) int {
+	if p < 0 || p+4 > len(b) {
+		return -1
 	}
-	a := binary.LittleEndian.Uint32(line[p:p+4]) | fold4
+	a := binary.LittleEndian.Uint32(b[p:p+4]) | fold4
 	h := fnv(a)
 	if !hasBit(&f.quad, h) {
-		return false
+		return -1
 	}
 	for i := f.heads[h>>(filterBits-headBits)]; i != 0; i = f.keys[i-1].next {
 		k := &f.keys[i-1]
 		start := p - k.offset
-		if k.anchor == a && start >= 0 && start+len(k.key) <= len(line) &&
-			foldedEqual(line[start:], k.key) {
-			return true
+		if k.anchor == a && start >= 0 && start+len(k.key) <= len(b) &&
+			foldedEqual(b[start:], k.key) && bytes.IndexByte(b[start:start+len(k.key)], '\n') < 0 {
+			return start
 		}
 	}
-	return false
+	return -1
 }
 
 // foldedEqual reports whether b starts with the folded key.

@@ -122,8 +122,18 @@ func (m *Matcher) Hot(raw []byte) bool {
 // HotFilter returns a test that reports a raw line when [Matcher.Hot]
 // would or when the line holds one of words, ignoring ASCII case, a space
 // in a word matching any one white space byte. Both kinds of word are
-// found in one pass over the line, which is cheaper than two tests. The test is safe for concurrent use.
+// found in one pass over the line, which is cheaper than two tests. The
+// test is safe for concurrent use.
 func (m *Matcher) HotFilter(words []string) func(raw []byte) bool {
+	hot, _ := m.HotFilters(words)
+	return hot
+}
+
+// HotFilters returns the test of [Matcher.HotFilter] and the same test
+// over many lines at once: find returns the offset in b of a word that
+// lies within one line of b, no earlier line holding one, or -1 when no
+// line of b holds one. Both are safe for concurrent use.
+func (m *Matcher) HotFilters(words []string) (hot func(raw []byte) bool, find func(b []byte) int) {
 	keys := slices.Clone(m.hotKeys)
 	for _, w := range words {
 		if w = foldString(w); w != "" {
@@ -131,9 +141,10 @@ func (m *Matcher) HotFilter(words []string) func(raw []byte) bool {
 		}
 	}
 	if len(keys) == 0 {
-		return func([]byte) bool { return false }
+		return func([]byte) bool { return false }, func([]byte) int { return -1 }
 	}
-	return newAnchorFilter(keys).hot
+	f := newAnchorFilter(keys)
+	return f.hot, f.find
 }
 
 // Text is normalised failure text prepared for matching.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -109,4 +110,53 @@ func TestMatcher_HotFilter(t *testing.T) {
 		t.Error("HotFilter marks a plain debug line")
 	}
 	t.Logf("%d lines", lines)
+}
+
+// TestMatcher_HotFilters checks that the filter over many lines finds the
+// first line that the filter of one line marks, from every line of the
+// corpus and of lines joined so that a phrase spans a line break.
+func TestMatcher_HotFilters(t *testing.T) {
+	t.Parallel()
+	m := catalogue(t).Matcher()
+	for _, name := range corpusLogs(t) {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkHotFind(t, m, data)
+	}
+	checkHotFind(t, m, []byte("plain\nError acquiring\nthe state lock\ntimed\nout x509\n"))
+	checkHotFind(t, m, []byte("error\n\nerr\nor\n\tFAIL\n"))
+}
+
+// checkHotFind compares, from every line start of b, the offset that
+// find returns with the first line that hot marks.
+func checkHotFind(t *testing.T, m *pattern.Matcher, b []byte) {
+	t.Helper()
+	hot, find := m.HotFilters(logscan.HotWords())
+	var starts, ends []int
+	var marked []bool
+	for start := 0; start <= len(b); {
+		end := bytes.IndexByte(b[start:], '\n')
+		if end < 0 {
+			end = len(b)
+		} else {
+			end += start
+		}
+		starts, ends = append(starts, start), append(ends, end)
+		marked = append(marked, hot(b[start:end]))
+		start = end + 1
+	}
+	for i, start := range starts {
+		want := slices.Index(marked[i:], true)
+		got := find(b[start:])
+		switch {
+		case want < 0 && got >= 0:
+			t.Errorf("find(%.40q) = %d, want -1", b[start:], got)
+		case want < 0:
+		case got < 0 || start+got < starts[i+want] || start+got >= ends[i+want]:
+			t.Errorf("find(%.40q) = %d, want an offset in line %q", b[start:], got,
+				b[starts[i+want]:ends[i+want]])
+		}
+	}
 }

@@ -300,6 +300,7 @@ func FuzzMatcher(f *testing.F) {
 			t.Skip() // an invalid regex
 		}
 		compareMatchers(t, set, newReference(t, set), "fuzz", strings.Split(text, "\n"))
+		checkHotFind(t, set.Matcher(), []byte(text))
 	})
 }
 
