@@ -254,6 +254,12 @@ func TestAWSSubnet_ENIsReleasedAndFreedDeleted(t *testing.T) {
 		t.Errorf("wait-eni-release: verdict %q, applied %v, changed %q; want a wait that "+
 			"changes nothing", wait.Verdict, wait.Applied, wait.Changed)
 	}
+	// The wait outlasted its first poll, so the re-run needs no back-off.
+	if n := strings.Join(wait.Notes, "\n"); !strings.Contains(n, "AWS has released its ENIs in "+s.subnet+" (after ") ||
+		h.report.Attempts[0].Wait != 0 {
+		t.Errorf("wait-eni-release notes %q, then a back-off of %s; want a settled wait and none",
+			n, h.report.Attempts[0].Wait)
+	}
 	if !strings.Contains(h.output, "waiting for "+s.lambda+" (AWS Lambda VPC ENI") ||
 		!strings.Contains(h.output, "no ENI that AWS manages is left") {
 		t.Errorf("output lacks the wait's progress lines:\n%s", h.output)

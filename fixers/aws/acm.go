@@ -231,7 +231,9 @@ func (WaitCertificate) Apply(ctx context.Context, req fixer.Request) (fixer.Resu
 	progress := func(s string) {
 		logf(req, "%s after %s: %s", arn, time.Since(start).Round(time.Second), s)
 	}
+	polls := 0
 	err = poll(ctx, timeout, interval, progress, func(ctx context.Context) (bool, string, error) {
+		polls++
 		st, err := readCert(ctx, c, arn)
 		if err != nil {
 			return false, "", err
@@ -248,5 +250,16 @@ func (WaitCertificate) Apply(ctx context.Context, req fixer.Request) (fixer.Resu
 	if err != nil {
 		return fixer.Result{}, fmt.Errorf("wait for certificate %s: %w", arn, err)
 	}
-	return fixer.Result{}, nil
+	return settled("certificate "+arn+" is issued", polls, time.Since(start)), nil
+}
+
+// settled is the result of a wait that ended because what it waited for
+// holds. Only a wait that outlasted its first poll settled anything; one
+// that found the condition holding leaves the pattern's back-off in place.
+func settled(holds string, polls int, took time.Duration) fixer.Result {
+	if polls <= 1 {
+		return fixer.Result{Notes: []string{holds + " at the first poll"}}
+	}
+	return fixer.Result{Settled: true,
+		Notes: []string{fmt.Sprintf("%s (after %s, %d polls)", holds, took.Round(time.Second), polls)}}
 }

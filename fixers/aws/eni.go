@@ -175,7 +175,9 @@ func (WaitENIRelease) Apply(ctx context.Context, req fixer.Request) (fixer.Resul
 	progress := func(s string) {
 		logf(req, "%s after %s: %s", subnet, time.Since(start).Round(time.Second), s)
 	}
+	polls := 0
 	err = poll(ctx, timeout, interval, progress, func(ctx context.Context) (bool, string, error) {
+		polls++
 		inv, err := collectSubnetENIs(ctx, c, subnet)
 		if err != nil {
 			return false, "", err
@@ -189,7 +191,7 @@ func (WaitENIRelease) Apply(ctx context.Context, req fixer.Request) (fixer.Resul
 	if err != nil {
 		return fixer.Result{}, fmt.Errorf("wait for AWS to release the ENIs of %s: %w", subnet, err)
 	}
-	return fixer.Result{}, nil
+	return settled("AWS has released its ENIs in "+subnet, polls, time.Since(start)), nil
 }
 
 // DeleteAvailableENIs is the aws.delete-available-enis fixer: it deletes

@@ -169,7 +169,14 @@ func (u *Until) Apply(ctx context.Context, req fixer.Request) (fixer.Result, err
 		log.Info(fmt.Sprintf("%s: poll %d after %s: %s", c.Name(), n, elapsed, plan.Action))
 		switch plan.Verdict {
 		case fixer.Nothing, fixer.Act:
-			return fixer.Result{}, nil
+			// Only a wait that outlasted the first poll settled anything: a
+			// condition that already held leaves the pattern's back-off to
+			// bound the re-runs.
+			if n == 1 {
+				return fixer.Result{Notes: []string{c.Describe() + " already: " + plan.Action}}, nil
+			}
+			note := fmt.Sprintf("%s (after %s, %d polls): %s", c.Describe(), elapsed, n, plan.Action)
+			return fixer.Result{Notes: []string{note}, Settled: true}, nil
 		case fixer.Refuse:
 			return fixer.Result{}, fmt.Errorf("stop waiting until %s: %s", c.Describe(),
 				plan.Action)

@@ -99,13 +99,19 @@ func TestUntil_Apply(t *testing.T) {
 		timeout   string
 		wantPolls int
 		wantErr   string
+		want      fixer.Result
 	}{
 		{"holds after three polls", []fixer.Plan{waiting("a"), waiting("b"),
-			{Verdict: fixer.Nothing, Action: "done"}}, "1h", 3, ""},
+			{Verdict: fixer.Nothing, Action: "done"}}, "1h", 3, "",
+			fixer.Result{Notes: []string{"the script says so (after 20s, 3 polls): done"}, Settled: true}},
+		// Nothing was waited for, so nothing settled: the pattern's back-off
+		// still bounds the re-runs.
+		{"holds at once", []fixer.Plan{{Verdict: fixer.Nothing, Action: "done"}}, "1h", 1, "",
+			fixer.Result{Notes: []string{"the script says so already: done"}}},
 		{"times out", []fixer.Plan{waiting("still busy")}, "35s", 4,
-			"the script says so did not hold within 35s: still busy"},
+			"the script says so did not hold within 35s: still busy", fixer.Result{}},
 		{"refused midway", []fixer.Plan{waiting("a"), {Verdict: fixer.Refuse, Action: "gone"}},
-			"1h", 2, "stop waiting until the script says so: gone"},
+			"1h", 2, "stop waiting until the script says so: gone", fixer.Result{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -130,8 +136,8 @@ func TestUntil_Apply(t *testing.T) {
 			if got := errText(err); got != tt.wantErr {
 				t.Errorf("Apply() error = %q, want %q", got, tt.wantErr)
 			}
-			if diff := cmp.Diff(fixer.Result{}, res); diff != "" {
-				t.Errorf("Apply() changed something (-want +got):\n%s", diff)
+			if diff := cmp.Diff(tt.want, res); diff != "" {
+				t.Errorf("Apply() mismatch (-want +got):\n%s", diff)
 			}
 			if s.polls != tt.wantPolls {
 				t.Errorf("Apply() polled %d times, want %d", s.polls, tt.wantPolls)

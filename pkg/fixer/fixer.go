@@ -117,6 +117,9 @@ type Result struct {
 	Env map[string]string
 	// Secrets are values learnt during the fix that must be masked.
 	Secrets []string
+	// Settled reports that the fix waited until what the failure was
+	// waiting for holds, so the re-run needs no back-off of its own.
+	Settled bool
 }
 
 // Step describes the wrapped command a fixer works for.

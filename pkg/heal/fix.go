@@ -14,8 +14,9 @@ import (
 )
 
 // fix plans the pattern's fixes in order, asks the policy about each and
-// applies the allowed ones. It reports whether a fix changed something,
-// and ok=false when the loop must stop.
+// applies the allowed ones. It reports whether a fix changed something or
+// waited until the failure's cause cleared (acted), and ok=false when the
+// loop must stop.
 func (l *loop) fix(ctx context.Context, att *report.Attempt, p *pattern.Pattern) (acted, ok bool) {
 	idle := false
 	for _, f := range p.Fixes {
@@ -73,7 +74,8 @@ func (l *loop) fixOne(ctx context.Context, att *report.Attempt, p *pattern.Patte
 		return fixStep{stop: true}
 	}
 	l.absorb(res)
-	return fixStep{changed: len(res.Changed) > 0, idle: !f.RetryOnly && len(res.Changed) == 0}
+	changed := len(res.Changed) > 0 || res.Settled
+	return fixStep{changed: changed, idle: !f.RetryOnly && !changed}
 }
 
 func (l *loop) dryStop() bool {
@@ -146,7 +148,7 @@ func (l *loop) apply(ctx context.Context, fx fixer.Fixer, req fixer.Request, dec
 	for _, n := range res.Notes {
 		l.e.statusf("%s: %s", fx.Name(), n)
 	}
-	if len(res.Changed) == 0 {
+	if len(res.Changed) == 0 && !res.Settled {
 		l.e.statusf("%s: changed nothing", fx.Name())
 	}
 	for _, c := range res.Changed {

@@ -30,6 +30,7 @@ type fileFixer struct {
 	panics  bool
 	hangs   bool
 	retry   bool
+	settles bool // Apply waits for the marker instead of making it
 }
 
 func (f *fileFixer) Name() string          { return f.name }
@@ -56,6 +57,10 @@ func (f *fileFixer) Apply(_ context.Context, req fixer.Request) (fixer.Result, e
 	p := filepath.Join(req.Step.Dir, req.Values["file"])
 	if err := os.WriteFile(p, nil, 0o644); err != nil {
 		return fixer.Result{}, err
+	}
+	if f.settles {
+		// The marker stands for a cause that cleared while the fixer waited.
+		return fixer.Result{Notes: []string{req.Values["file"] + " appeared"}, Settled: true}, nil
 	}
 	return fixer.Result{Changed: []string{"created " + req.Values["file"]}}, nil
 }
@@ -115,6 +120,44 @@ func (h *harness) engine(fx fixer.Fixer, patterns string, mod func(*heal.Options
 		mod(&o)
 	}
 	return heal.New(o)
+}
+
+// TestEngine_Run_settledWaitSkipsBackOff: after a fix that waited until
+// the cause cleared, the re-run comes at once; a retry-only fix leaves the
+// pattern's back-off in place.
+func TestEngine_Run_settledWaitSkipsBackOff(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		fixer      *fileFixer
+		wantSleeps []time.Duration
+	}{
+		{"settled", &fileFixer{name: "test.fix", settles: true}, nil},
+		{"retry only", &fileFixer{name: "test.fix", retry: true},
+			[]time.Duration{time.Second, 2 * time.Second, 3 * time.Second}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t)
+			run := h.run(h.engine(tt.fixer, healPatterns, nil), stepScript)
+			var slept []time.Duration
+			for _, d := range h.sleeps {
+				if d > 0 {
+					slept = append(slept, d)
+				}
+			}
+			if diff := cmp.Diff(tt.wantSleeps, slept); diff != "" {
+				t.Errorf("back-off sleeps (-want +got):\n%s\nstatus:\n%s", diff, h.status.String())
+			}
+			if tt.fixer.settles && run.Outcome != report.Healed {
+				t.Errorf("outcome = %s, want healed\n%s", run.Outcome, h.status.String())
+			}
+			if tt.fixer.settles && strings.Contains(h.status.String(), "changed nothing") {
+				t.Errorf("a settled wait was reported as changing nothing:\n%s", h.status.String())
+			}
+		})
+	}
 }
 
 func (h *harness) run(e *heal.Engine, script string) *report.Run {
