@@ -1,7 +1,7 @@
 package pattern
 
 import (
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v4"
 
 	"github.com/self-heal/self-heal/pkg/strictyaml"
 )

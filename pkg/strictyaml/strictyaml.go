@@ -16,7 +16,7 @@ import (
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v4"
 )
 
 // Position is a place in a file.
@@ -260,8 +260,18 @@ func Document(name string, data []byte) (*yaml.Node, error) {
 	return doc.Content[0], nil
 }
 
-// SyntaxError turns a yaml error into an [*Error] with a position.
+// SyntaxError turns a yaml error into an [*Error] at the line and column
+// the parser stopped at.
 func SyntaxError(name string, err error) error {
+	var le *yaml.LoadError
+	if errors.As(err, &le) && le.Mark.Line > 0 {
+		col := max(le.Mark.Column, 1)
+		msg := le.Message
+		if le.ContextMsg != "" && le.ContextMark.Line > 0 && le.ContextMark.Line != le.Mark.Line {
+			msg += fmt.Sprintf(" (%s at line %d)", le.ContextMsg, le.ContextMark.Line)
+		}
+		return &Error{Pos: Position{File: name, Line: le.Mark.Line, Column: col}, Msg: msg}
+	}
 	msg := err.Error()
 	line := 0
 	if _, scanErr := fmt.Sscanf(msg, "yaml: line %d:", &line); scanErr == nil {
