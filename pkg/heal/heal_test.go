@@ -81,10 +81,29 @@ patterns:
     retry: {attempts: 3, initial: 1s, max: 3s, jitter: 0, budget: 1h}
 `
 
+// syncBuffer takes the step's stdout and stderr at once: the engine copies
+// the two streams concurrently.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
 type harness struct {
 	t      *testing.T
 	dir    string
-	out    bytes.Buffer
+	out    syncBuffer
 	status bytes.Buffer
 	sleeps []time.Duration
 	mu     sync.Mutex
