@@ -273,7 +273,8 @@ func TestFix_serverLostMidway(t *testing.T) {
 	script := fmt.Sprintf("%s; rc=$?; kill %d; exit $rc", apply, motoPID)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	out, err := s.Command(ctx, harness.Vars{"sleep": "1", "run_id": "3"}, bin, "run", "--report", reportPath, "--fix-timeout", "60s", "--",
+	vars := harness.Vars{"sleep": "1", "run_id": "3"}
+	out, err := s.Command(ctx, vars, bin, "run", "--report", reportPath, "--fix-timeout", "60s", "--",
 		"sh", "-c", script).CombinedOutput()
 	var exit *exec.ExitError
 	if !errors.As(err, &exit) || exit.ExitCode() != 1 {

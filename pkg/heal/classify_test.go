@@ -39,7 +39,8 @@ func TestBackoff(t *testing.T) {
 	t.Parallel()
 	r := pattern.Retry{Initial: time.Second, Max: 5 * time.Second, Jitter: 0.5}
 	mid := func() float64 { return 0.5 }
-	for n, want := range map[int]time.Duration{1: time.Second, 2: 2 * time.Second, 3: 4 * time.Second, 4: 5 * time.Second} {
+	wants := map[int]time.Duration{1: time.Second, 2: 2 * time.Second, 3: 4 * time.Second, 4: 5 * time.Second}
+	for n, want := range wants {
 		if got := Backoff(r, n, mid); got != want {
 			t.Errorf("Backoff(n=%d) = %v, want %v", n, got, want)
 		}
