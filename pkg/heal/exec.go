@@ -224,6 +224,14 @@ func (t *tailWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
+// passed records bytes that reached the output without Write.
+func (t *tailWriter) passed(b []byte) {
+	if len(b) > 0 {
+		t.last, t.any = b[len(b)-1], true
+	}
+	t.written.Add(int64(len(b)))
+}
+
 func (t *tailWriter) midLine() bool { return t.any && t.last != '\n' }
 
 // The pump's blocks: each read of the child's pipe fills at most one, and
@@ -234,13 +242,15 @@ const (
 	pumpBlocks = 4
 )
 
-// pump copies r to w block by block as the blocks arrive, and hands each
-// block to the scanner on another goroutine, so that the pass-through
-// waits for the scanner only when it falls pumpBlocks behind. A failing w
-// (a closed job log) does not stop the draining, so the child never
-// blocks on a full pipe. pump returns when r ends and the scanner has
-// seen every block.
-func pump(r io.Reader, w, scan io.Writer) {
+// pump copies the child's pipe r to w block by block as the blocks
+// arrive, and hands each block to the scanner on another goroutine, so
+// that the pass-through waits for the scanner only when it falls
+// pumpBlocks behind. When w is a pipe, the block reaches it by tee(2)
+// before this process reads it, so the pass-through costs no copy. A
+// failing w (a closed job log) does not stop the draining, so the child
+// never blocks on a full pipe. pump returns when r ends and the scanner
+// has seen every block.
+func pump(r *pipe, w *tailWriter, scan io.Writer) {
 	full := make(chan []byte, pumpBlocks)
 	free := make(chan []byte, pumpBlocks)
 	scanned := make(chan struct{})
@@ -252,6 +262,7 @@ func pump(r io.Reader, w, scan io.Writer) {
 		}
 	}()
 
+	tee := newTee(r, w.w, &w.writing)
 	wok := true
 	made := 0
 	for {
@@ -266,9 +277,12 @@ func pump(r io.Reader, w, scan io.Writer) {
 				buf = <-free
 			}
 		}
-		n, err := r.Read(buf)
+		n, teed, err := read(r, buf, &tee)
 		if n > 0 {
-			if wok {
+			switch {
+			case teed:
+				w.passed(buf[:n])
+			case wok:
 				if _, werr := w.Write(buf[:n]); werr != nil {
 					wok = false
 				}
@@ -283,6 +297,27 @@ func pump(r io.Reader, w, scan io.Writer) {
 	}
 	close(full)
 	<-scanned
+}
+
+// read fills buf from the child's pipe. With a tee it first duplicates
+// the bytes onto the output and reports teed; a tee that fails (the
+// output closed) is dropped, and the bytes it left in the pipe are read
+// and written as without one.
+func read(r *pipe, buf []byte, tee **pipeTee) (n int, teed bool, err error) {
+	if *tee != nil {
+		n, err = (*tee).dup(len(buf))
+		switch {
+		case n > 0:
+			// The bytes teed are in the pipe, and no one else reads it.
+			n, err = io.ReadFull(r, buf[:n])
+			return n, true, err
+		case errors.Is(err, io.EOF) || errors.Is(err, os.ErrDeadlineExceeded):
+			return 0, false, err
+		}
+		*tee = nil
+	}
+	n, err = r.Read(buf)
+	return n, false, err
 }
 
 // forwardSignals relays signals to the child's process group until done
