@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -104,9 +105,9 @@ func TestAWSFixers_SecondRunHasNothingToDo(t *testing.T) {
 	}
 }
 
-// twice checks one fixer's plan, applies it, and checks that a second
-// round has nothing left to do.
-func twice(t *testing.T, fx fixer.Fixer, req fixer.Request) {
+// twice checks one fixer's plan, applies it, and checks with [again] that
+// a second round has nothing left to do and says why.
+func twice(t *testing.T, fx fixer.Fixer, req fixer.Request, why ...string) fixer.Result {
 	t.Helper()
 	ctx := context.Background()
 	plan, err := fx.Check(ctx, req)
@@ -119,15 +120,30 @@ func twice(t *testing.T, fx fixer.Fixer, req fixer.Request) {
 	if len(res.Changed) == 0 {
 		t.Fatalf("first apply changed nothing")
 	}
+	return again(t, fx, req, why...)
+}
 
-	plan, err = fx.Check(ctx, req)
+// again is the second round of a fixer whose fix is done: Check must find
+// nothing to do and say why, in words that contain every why; Apply must
+// change nothing. It returns what the second Apply reported.
+func again(t *testing.T, fx fixer.Fixer, req fixer.Request, why ...string) fixer.Result {
+	t.Helper()
+	ctx := context.Background()
+	plan, err := fx.Check(ctx, req)
 	noErr(t, err, "second check")
-	if plan.Verdict != fixer.Nothing {
-		t.Errorf("second check: %v (%s), want nothing to do", plan.Verdict, plan.Action)
+	if plan.Verdict != fixer.Nothing || plan.Action == "" {
+		t.Errorf("%s second check: %v %q, want nothing to do and why", fx.Name(), plan.Verdict,
+			plan.Action)
 	}
-	res, err = fx.Apply(ctx, req)
+	for _, w := range why {
+		if !strings.Contains(plan.Action, w) {
+			t.Errorf("%s second check says %q, want it to say %q", fx.Name(), plan.Action, w)
+		}
+	}
+	res, err := fx.Apply(ctx, req)
 	noErr(t, err, "second apply")
 	if len(res.Changed) > 0 {
-		t.Errorf("second apply changed %q, want nothing", res.Changed)
+		t.Errorf("%s second apply changed %q, want nothing", fx.Name(), res.Changed)
 	}
+	return res
 }

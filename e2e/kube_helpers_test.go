@@ -211,22 +211,13 @@ func changedHas(changed []string, parts ...string) bool {
 }
 
 // checkIdempotent asks fx about the healed failure again: with the fix
-// done, Check must find nothing to do and Apply must change nothing.
+// done, Check must find nothing to do and say why, and Apply must change
+// nothing (see [again]).
 func checkIdempotent(t *testing.T, fx fixer.Fixer, values fixer.Values, env []string,
 	args ...string,
 ) {
 	t.Helper()
-	req := fixer.Request{Values: values, Step: fixer.Step{Env: env, Args: args}}
-	plan, err := fx.Check(ctx(t), req)
-	if err != nil || plan.Verdict != fixer.Nothing {
-		t.Errorf("%s Check after the heal = %v %q, %v; want nothing to do", fx.Name(),
-			plan.Verdict, plan.Action, err)
-	}
-	res, err := fx.Apply(ctx(t), req)
-	if err != nil || len(res.Changed) != 0 {
-		t.Errorf("%s Apply after the heal changed %q, %v; want nothing", fx.Name(), res.Changed,
-			err)
-	}
+	again(t, fx, fixer.Request{Values: values, Step: fixer.Step{Env: env, Args: args}})
 }
 
 // ctx returns a context for one call to the cluster.
