@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,8 @@ import (
 	"time"
 
 	"github.com/self-heal/self-heal/e2e/harness"
+	"github.com/self-heal/self-heal/fixers/terraform"
+	"github.com/self-heal/self-heal/pkg/fixer"
 	"github.com/self-heal/self-heal/pkg/report"
 )
 
@@ -155,5 +158,47 @@ func TestStateLock_LiveHolderIsWaitedFor(t *testing.T) {
 	}
 	if h.report.Outcome != report.Healed {
 		t.Errorf("report outcome = %q, want %q", h.report.Outcome, report.Healed)
+	}
+}
+
+// TestForceUnlock_SecondRunHasNothingToDo forces the lock left by a
+// killed apply through the fixer itself, twice in a row, with both lock
+// modes of the s3 backend: the second Check reads the backend, finds no
+// lock held, and says so; the second Apply changes nothing and takes no
+// second backup.
+func TestForceUnlock_SecondRunHasNothingToDo(t *testing.T) {
+	endpoint := harness.StartMoto(t)
+	a := harness.NewAWS(endpoint)
+	env := harness.TerraformEnv(t, endpoint)
+
+	for _, tc := range []struct{ name, lockTable string }{
+		{"use_lockfile", ""},
+		{"dynamodb_table", "locks"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newStack(t, a, env, harness.Backend{Endpoint: endpoint,
+				Bucket: "twice-" + strings.ReplaceAll(tc.name, "_", "-"), Key: stateKey,
+				LockTable: tc.lockTable})
+			lock := s.LeaveStaleLock(t, harness.Vars{"sleep": "60", "run_id": "2"})
+			req := fixer.Request{
+				Values: fixer.Values{"lock_id": lock.ID, "lock_who": lock.Who,
+					"lock_operation": lock.Operation, "lock_path": lock.Path,
+					"lock_created": lock.Created.Format(time.RFC3339Nano)},
+				Step: fixer.Step{Tool: "terraform", Goal: "apply", Args: harness.ApplyArgs,
+					Dir: s.Dir, Env: s.Env, ArtifactDir: t.TempDir()},
+				Log: slog.New(slog.DiscardHandler),
+			}
+
+			res := twice(t, terraform.NewForceUnlock(terraform.RealHost()), req,
+				"no lock is held", lock.ID)
+			if len(res.Backups) > 0 {
+				t.Errorf("second apply backed up again: %q", res.Backups)
+			}
+			contains(t, "second apply's notes", strings.Join(res.Notes, "\n"),
+				"lock "+lock.ID+" was already released")
+			if left, err := s.Lock(context.Background()); err != nil || left != nil {
+				t.Errorf("lock after two runs = %+v, %v; want none", left, err)
+			}
+		})
 	}
 }

@@ -87,7 +87,8 @@ func (*ForceUnlock) Inputs() []fixer.Input {
 
 // Check decides from the lock, this host and the holder's self-heal
 // heartbeat whether the holder is gone. It refuses without a lock ID; it
-// acts when the lock was taken on this host and no terraform or tofu runs
+// has nothing to do when an s3 backend no longer holds that lock; it acts
+// when the lock was taken on this host and no terraform or tofu runs
 // here, when the holder's heartbeat is stale, or, without a heartbeat,
 // when the lock is older than max_age; otherwise it waits. It changes
 // nothing.
@@ -109,6 +110,10 @@ func (f *ForceUnlock) Check(ctx context.Context, req fixer.Request) (fixer.Plan,
 	backup, err := req.Values.Bool("backup", defaultBackup)
 	if err != nil {
 		return fixer.Plan{}, err
+	}
+
+	if held, ok := readHeldLock(ctx, req.Step, lock); ok && held.id != lock.ID {
+		return releasedPlan(lock, held), nil
 	}
 
 	var beat beatFact
