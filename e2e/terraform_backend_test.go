@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/self-heal/self-heal/e2e/harness"
+	"github.com/self-heal/self-heal/fixers/terraform"
 )
 
 func copyObject(t *testing.T, a *harness.AWS, bucket, from, to string) {
@@ -54,7 +55,8 @@ func rewriteState(t *testing.T, body []byte, lineage string) []byte {
 
 // TestRepairDigest overwrites the state object behind terraform's back
 // and runs plan: the digest is repaired for a state of the same lineage,
-// and left alone for one of another lineage.
+// and left alone for one of another lineage. After the repair, a second
+// run of the fixer has nothing to do.
 func TestRepairDigest(t *testing.T) {
 	bin := harness.SelfHealBinary(t)
 	endpoint := harness.StartMoto(t)
@@ -97,6 +99,13 @@ func TestRepairDigest(t *testing.T) {
 			requireHealedBy(t, h, "s3-digest-mismatch", "terraform.repair-digest")
 			if digest != md5hex(tampered) {
 				t.Errorf("digest = %s, want the object's MD5 %s", digest, md5hex(tampered))
+			}
+			// A second run finds the digest repaired and leaves it alone.
+			req := healedRequest(t, h, s.Dir, env, planStep...)
+			res := again(t, &terraform.RepairDigest{}, req, "the digest matches the state")
+			contains(t, "second apply's notes", strings.Join(res.Notes, "\n"), "left as it is")
+			if len(res.Backups) > 0 {
+				t.Errorf("second apply backed up %q, want nothing", res.Backups)
 			}
 			restoreDigestBackup(t, h, a, s, tampered)
 		})

@@ -6,6 +6,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +16,7 @@ import (
 	"time"
 
 	"github.com/self-heal/self-heal/e2e/harness"
+	"github.com/self-heal/self-heal/pkg/fixer"
 )
 
 // healIn runs `self-heal run` of args in dir with env and reads its report.
@@ -102,4 +105,22 @@ func contains(t *testing.T, what, text string, wants ...string) {
 			t.Errorf("%s lacks %q:\n%s", what, w, text)
 		}
 	}
+}
+
+// healedRequest is what a fixer is asked about the failure a heal met
+// first: that attempt's captures and failure window, with the step of args
+// in dir and env.
+func healedRequest(t *testing.T, h healed, dir string, env []string, args ...string,
+) fixer.Request {
+	t.Helper()
+	first := h.report.Attempts[0]
+	if first.Match == nil {
+		t.Fatalf("the first attempt matched no pattern:\n%s", h.output)
+	}
+	values := fixer.Values{}
+	maps.Copy(values, first.Match.Captures)
+	return fixer.Request{Values: values, Failure: first.Excerpt,
+		Step: fixer.Step{Tool: args[0], Goal: args[1], Args: args, Dir: dir, Env: env,
+			ArtifactDir: t.TempDir()},
+		Log: slog.New(slog.DiscardHandler)}
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/self-heal/self-heal/e2e/harness"
+	"github.com/self-heal/self-heal/fixers/terraform"
 	"github.com/self-heal/self-heal/pkg/report"
 )
 
@@ -56,7 +57,8 @@ var h1 = regexp.MustCompile(`"(h1:[^"]+)"`)
 
 // TestLockProviders_AddsChecksums heals a plan that meets a lock file with
 // a tampered checksum, and one with only another platform's checksum: the
-// lock file keeps the recorded checksums and gains this platform's.
+// lock file keeps the recorded checksums and gains this platform's, and a
+// second run of the fixer has nothing to do.
 func TestLockProviders_AddsChecksums(t *testing.T) {
 	bin := harness.SelfHealBinary(t)
 	for _, tc := range []struct{ name, recorded string }{
@@ -78,6 +80,12 @@ func TestLockProviders_AddsChecksums(t *testing.T) {
 			requireHealedBy(t, h, "provider-lockfile", "terraform.lock-providers")
 			after := readFile(t, lockPath)
 			contains(t, "lock file", after, tc.recorded, real[1])
+			// A second run finds the checksums accepted and leaves the lock file.
+			again(t, terraform.LockProviders{}, healedRequest(t, h, dir, env, planStep...),
+				"terraform validate loads every required provider")
+			if got := readFile(t, lockPath); got != after {
+				t.Errorf("the second run changed the lock file:\n%s", got)
+			}
 
 			// The backup is the broken lock file; restoring it brings the failure back.
 			f := h.fixes("provider-lockfile", "terraform.lock-providers")[0]
@@ -93,7 +101,8 @@ func TestLockProviders_AddsChecksums(t *testing.T) {
 }
 
 // TestLockProviders_NoVersionSelectedRunsInit heals a plan whose lock
-// file lacks the provider: init records it.
+// file lacks the provider: init records it, and a second run of the fixer
+// has nothing to do.
 func TestLockProviders_NoVersionSelectedRunsInit(t *testing.T) {
 	bin := harness.SelfHealBinary(t)
 	dir, env := providerStack(t, harness.Flaky("r", "", 0))
@@ -104,6 +113,9 @@ func TestLockProviders_NoVersionSelectedRunsInit(t *testing.T) {
 	requireHealedBy(t, h, "provider-lockfile", "terraform.lock-providers")
 	contains(t, "lock file", readFile(t, lockPath),
 		`provider "registry.terraform.io/self-heal/selfheal"`, "h1:")
+	res := again(t, terraform.LockProviders{}, healedRequest(t, h, dir, env, planStep...),
+		"nothing to lock")
+	contains(t, "second apply's notes", strings.Join(res.Notes, "\n"), "terraform validate")
 }
 
 func readFile(t *testing.T, path string) string {
@@ -116,7 +128,8 @@ func readFile(t *testing.T, path string) string {
 }
 
 // TestInit_PlanBeforeInit heals a plan run in a directory that was never
-// initialised: init, with the backend settings of TF_CLI_ARGS_init.
+// initialised: init, with the backend settings of TF_CLI_ARGS_init. A
+// second run of the fixer has nothing to do.
 func TestInit_PlanBeforeInit(t *testing.T) {
 	bin := harness.SelfHealBinary(t)
 	endpoint := harness.StartMoto(t)
@@ -130,14 +143,24 @@ func TestInit_PlanBeforeInit(t *testing.T) {
 
 	h := healIn(t, bin, s.Dir, env, planStep...)
 	requireHealedBy(t, h, "backend-init-required", "terraform.init")
-	contains(t, "backend settings", readFile(t, filepath.Join(s.Dir, ".terraform",
-		"terraform.tfstate")), `"bucket": "preinit"`)
+	settings := filepath.Join(s.Dir, ".terraform", "terraform.tfstate")
+	contains(t, "backend settings", readFile(t, settings), `"bucket": "preinit"`)
 	requireHealthy(t, s, "1")
+
+	// A second run finds the directory initialised and runs nothing.
+	before := readFile(t, settings)
+	res := again(t, terraform.Init{}, healedRequest(t, h, s.Dir, env, planStep...),
+		"already initialised for s3://preinit/"+stateKey)
+	contains(t, "second apply's notes", strings.Join(res.Notes, "\n"), "nothing to init")
+	if got := readFile(t, settings); got != before {
+		t.Errorf("the second run changed the backend settings:\n%s", got)
+	}
 }
 
 // TestInit_BackendKeyChanged runs `terraform init` with a backend file whose
 // key changed after init: reconfigured when the new key holds the state,
-// refused when the state would be left at the old key.
+// after which a second run of the fixer has nothing to do; refused when the
+// state would be left at the old key.
 func TestInit_BackendKeyChanged(t *testing.T) {
 	bin := harness.SelfHealBinary(t)
 	endpoint := harness.StartMoto(t)
@@ -162,11 +185,14 @@ func TestInit_BackendKeyChanged(t *testing.T) {
 			settings := filepath.Join(s.Dir, ".terraform", "terraform.tfstate")
 			before := readFile(t, settings)
 
-			h := healIn(t, bin, s.Dir, env, "terraform", "init", "-input=false", "-no-color",
-				"-backend-config=moved.hcl")
+			initStep := []string{"terraform", "init", "-input=false", "-no-color",
+				"-backend-config=moved.hcl"}
+			h := healIn(t, bin, s.Dir, env, initStep...)
 			if tc.copied {
 				requireHealedBy(t, h, "backend-config-changed", "terraform.init")
 				contains(t, "backend settings", readFile(t, settings), newKey)
+				again(t, terraform.Init{}, healedRequest(t, h, s.Dir, env, initStep...),
+					"already initialised for s3://"+b.Bucket+"/"+newKey)
 				return
 			}
 			if h.exit == 0 || h.report.Outcome != report.Refused {

@@ -290,7 +290,8 @@ func (v *digestView) backup(step fixer.Step) (string, error) {
 
 // Apply waits for the digest to converge and, when it does not, verifies
 // the state again, backs it up and writes its MD5 into the digest item,
-// on condition that the item still holds the value read.
+// on condition that the item still holds the value read. A digest that
+// converges is left alone, and the notes say so.
 func (f *RepairDigest) Apply(ctx context.Context, req fixer.Request) (fixer.Result, error) {
 	wait, err := req.Values.Duration("wait", defaultDigestWait)
 	if err != nil {
@@ -301,8 +302,12 @@ func (f *RepairDigest) Apply(ctx context.Context, req fixer.Request) (fixer.Resu
 		return fixer.Result{}, err
 	}
 	v, err := f.awaitConvergence(ctx, req.Step, wait, poll)
-	if err != nil || v == nil {
+	if err != nil {
 		return fixer.Result{}, err
+	}
+	if v == nil {
+		return fixer.Result{Notes: []string{"the digest matches the state; it was left " +
+			"as it is"}}, nil
 	}
 	if _, refusal, err := v.verifyLineage(ctx, req.Values.String("lineage", "")); err != nil ||
 		refusal != "" {

@@ -144,6 +144,11 @@ provider_installation {
 	}
 }
 
+// TestReplan_CheckRefusesRecurrence runs the fixer twice in a row. Its
+// only remedy is the engine's re-run, and it reads no live state: by
+// design the second Check, which the engine asks only when the same
+// failure comes back, refuses and names the provider bug. Neither Apply
+// changes anything, and each says so.
 func TestReplan_CheckRefusesRecurrence(t *testing.T) {
 	t.Parallel()
 	f := NewReplan()
@@ -156,12 +161,21 @@ func TestReplan_CheckRefusesRecurrence(t *testing.T) {
 	if first.Verdict != fixer.Act {
 		t.Fatalf("first Check() = %v, want act", first.Verdict)
 	}
-	if _, err := f.Apply(ctx, req); err != nil {
+	unchanged := fixer.Result{Notes: []string{
+		"changed nothing: the re-run of the step re-plans and re-applies"}}
+	res, err := f.Apply(ctx, req)
+	if err != nil {
 		t.Fatal(err)
+	}
+	if diff := cmp.Diff(unchanged, res); diff != "" {
+		t.Errorf("first Apply() mismatch (-want +got):\n%s", diff)
 	}
 	second, _ := f.Check(ctx, req)
 	if second.Verdict != fixer.Refuse {
 		t.Fatalf("second Check() = %v, want refuse", second.Verdict)
+	}
+	if res, err := f.Apply(ctx, req); err != nil || cmp.Diff(unchanged, res) != "" {
+		t.Errorf("second Apply() = %+v, %v; want %+v", res, err, unchanged)
 	}
 	want := "selfheal_flaky.a failed the same way after a re-plan and re-apply: this is a bug " +
 		"in the provider example.com/x/y that recurs; report it to the provider and upgrade, " +

@@ -53,10 +53,15 @@ type initPlan struct {
 	configs     []string
 	evidence    []string
 	refusal     string
+	// done says why there is nothing to run: the directory is initialised
+	// for the configured backend already.
+	done string
 }
 
 // Check compares the recorded backend with the configured one and reads
-// the states at both locations when they differ. It changes nothing in
+// the states at both locations when they differ. It has nothing to do
+// when the recorded backend has the configured settings and configuration
+// hash. It changes nothing in
 // the working directory: the new location is read through a scratch data
 // directory.
 func (Init) Check(ctx context.Context, req fixer.Request) (fixer.Plan, error) {
@@ -66,6 +71,9 @@ func (Init) Check(ctx context.Context, req fixer.Request) (fixer.Plan, error) {
 	}
 	if p.refusal != "" {
 		return fixer.Plan{Verdict: fixer.Refuse, Action: p.refusal, Evidence: p.evidence}, nil
+	}
+	if p.done != "" {
+		return fixer.Plan{Verdict: fixer.Nothing, Action: p.done, Evidence: p.evidence}, nil
 	}
 	return fixer.Plan{Verdict: fixer.Act, Action: "run " + p.command(), Evidence: p.evidence}, nil
 }
@@ -96,6 +104,13 @@ func planInit(ctx context.Context, req fixer.Request) (initPlan, error) {
 		return p, err
 	}
 	if newer.Type == old.Type && reflect.DeepEqual(newer.Config, old.Config) {
+		if newer.Hash != "" && newer.Hash == old.Hash {
+			p.evidence = []string{fmt.Sprintf("the recorded backend has the configured "+
+				"settings and the configuration hash %s", old.Hash)}
+			p.done = fmt.Sprintf("the working directory is already initialised for %s; "+
+				"nothing to init", describe(old))
+			return p, nil
+		}
 		p.evidence = []string{"the configured backend is the one recorded; init completes it"}
 		return p, nil
 	}
@@ -127,7 +142,8 @@ func describe(b *backend) string {
 }
 
 // Apply runs init as Check planned it, after saving the recorded backend
-// settings into the artifact directory.
+// settings into the artifact directory. When Check has nothing to do, it
+// runs nothing and says so in its notes.
 func (Init) Apply(ctx context.Context, req fixer.Request) (fixer.Result, error) {
 	p, err := planInit(ctx, req)
 	if err != nil {
@@ -135,6 +151,9 @@ func (Init) Apply(ctx context.Context, req fixer.Request) (fixer.Result, error) 
 	}
 	if p.refusal != "" {
 		return fixer.Result{}, errors.New(p.refusal)
+	}
+	if p.done != "" {
+		return fixer.Result{Notes: []string{p.done}}, nil
 	}
 	var res fixer.Result
 	if body, err := os.ReadFile(backendFile(req.Step)); err == nil {

@@ -90,12 +90,18 @@ func lockModeOf(failure string) (lockMode, string) {
 }
 
 // Check decides from the failure which remedy applies and names the
-// mirror the checksums would come from. It changes nothing.
-func (f LockProviders) Check(_ context.Context, req fixer.Request) (fixer.Plan, error) {
+// mirror the checksums would come from. It has nothing to do when terraform
+// validate, which loads the providers as plan does, accepts them with the
+// lock file as it is now. It changes nothing.
+func (f LockProviders) Check(ctx context.Context, req fixer.Request) (fixer.Plan, error) {
 	mode, why := lockModeOf(req.Failure)
-	switch mode {
-	case lockRefuse:
+	if mode == lockRefuse {
 		return fixer.Plan{Verdict: fixer.Refuse, Action: why}, nil
+	}
+	if ok, fact := providersAccepted(ctx, req.Step); ok {
+		return fixer.Plan{Verdict: fixer.Nothing, Action: fact, Evidence: []string{fact}}, nil
+	}
+	switch mode {
 	case lockInit:
 		return fixer.Plan{Verdict: fixer.Act,
 			Action:   "run terraform init -input=false -backend=false to install and record providers",
@@ -235,11 +241,15 @@ func (LockProviders) Backup(_ context.Context, req fixer.Request) (string, error
 
 // Apply backs the lock file up, runs providers lock (or init), and checks
 // that every recorded checksum is still there; if one is gone it puts the
-// old file back and fails.
+// old file back and fails. When terraform accepts the providers already,
+// it changes nothing and says so in its notes.
 func (f LockProviders) Apply(ctx context.Context, req fixer.Request) (fixer.Result, error) {
 	mode, why := lockModeOf(req.Failure)
 	if mode == lockRefuse {
 		return fixer.Result{}, errors.New(why)
+	}
+	if ok, fact := providersAccepted(ctx, req.Step); ok {
+		return fixer.Result{Notes: []string{fact}}, nil
 	}
 	lockPath := filepath.Join(stepDir(req.Step), lockFileName)
 	before, err := os.ReadFile(lockPath)
@@ -314,4 +324,22 @@ func diffHashes(before, after []string) (added, dropped []string) {
 		}
 	}
 	return added, dropped
+}
+
+// providersAccepted runs terraform validate in the step's directory. Like
+// plan, validate loads every provider the configuration requires and
+// checks its version and checksum against the lock file, without reaching
+// the backend. ok is set, with the fact, when it passes; a failure, for
+// whatever reason, leaves the decision to the failure's wording.
+func providersAccepted(ctx context.Context, step fixer.Step) (bool, string) {
+	tf, err := newTerraform(step)
+	if err != nil {
+		return false, ""
+	}
+	out, err := tf.Validate(ctx)
+	if err != nil || out == nil || !out.Valid {
+		return false, ""
+	}
+	return true, "terraform validate loads every required provider with the versions and " +
+		"checksums of " + lockFileName + " as it is; nothing to lock"
 }

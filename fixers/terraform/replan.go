@@ -90,12 +90,14 @@ func providerName(v fixer.Values) string {
 }
 
 // Apply records the failure, so that a recurrence is refused, and changes
-// nothing: the engine's re-run is the re-plan and re-apply.
+// nothing, as its notes say: the engine's re-run is the re-plan and
+// re-apply.
 func (f *Replan) Apply(_ context.Context, req fixer.Request) (fixer.Result, error) {
 	f.mu.Lock()
 	f.seen[replanKey(req)] = true
 	f.mu.Unlock()
-	return fixer.Result{}, nil
+	return fixer.Result{Notes: []string{"changed nothing: the re-run of the step re-plans " +
+		"and re-applies"}}, nil
 }
 
 // savedPlan returns the plan file an apply step applies, or "".
