@@ -75,12 +75,20 @@ func (Backoff) Check(_ context.Context, req fixer.Request) (fixer.Plan, error) {
 	return plan, nil
 }
 
-// Apply waits for the retry-after hint, if any, and changes nothing. It
-// returns the context's error when the run is cancelled while waiting.
+// unchanged is the note of every Apply: it keeps no state, so a second
+// run in a row does exactly what the first did, which is nothing.
+const unchanged = "changed nothing: the step is re-run after the back-off"
+
+// Apply waits for the retry-after hint, if any, and changes nothing, as
+// its notes say. It returns the context's error when the run is cancelled
+// while waiting.
 func (b Backoff) Apply(ctx context.Context, req fixer.Request) (fixer.Result, error) {
 	hint, err := retryAfter(req.Values)
-	if err != nil || hint <= 0 {
+	if err != nil {
 		return fixer.Result{}, err
+	}
+	if hint <= 0 {
+		return fixer.Result{Notes: []string{unchanged}}, nil
 	}
 	if req.Log != nil {
 		req.Log.Info("waiting as the error asks", "retry_after", hint.String())
@@ -89,7 +97,11 @@ func (b Backoff) Apply(ctx context.Context, req fixer.Request) (fixer.Result, er
 	if sleep == nil {
 		sleep = timerSleep
 	}
-	return fixer.Result{}, sleep(ctx, hint)
+	if err := sleep(ctx, hint); err != nil {
+		return fixer.Result{}, err
+	}
+	return fixer.Result{Notes: []string{fmt.Sprintf("waited %s as the error asked; %s", hint,
+		unchanged)}}, nil
 }
 
 // retryAfter parses the retry_after input, bounded by max_retry_after; 0

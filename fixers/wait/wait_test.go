@@ -3,6 +3,7 @@ package wait_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,25 +13,31 @@ import (
 	"github.com/self-heal/self-heal/pkg/fixer"
 )
 
+// TestBackoff_CheckAndApply runs the fixer twice in a row. By design it
+// keeps no state and acts the same way each time: it plans a re-run, and
+// Apply changes nothing and says so in its notes.
 func TestBackoff_CheckAndApply(t *testing.T) {
 	t.Parallel()
 	var f fixer.Fixer = wait.Backoff{}
+	for _, run := range []string{"first", "second"} {
+		plan, err := f.Check(context.Background(), fixer.Request{})
+		if err != nil {
+			t.Fatalf("%s Check() error = %v", run, err)
+		}
+		want := fixer.Plan{Verdict: fixer.Act, Action: "re-run the step after the back-off"}
+		if diff := cmp.Diff(want, plan); diff != "" {
+			t.Errorf("%s Check() mismatch (-want +got):\n%s", run, diff)
+		}
 
-	plan, err := f.Check(context.Background(), fixer.Request{})
-	if err != nil {
-		t.Fatalf("Check() error = %v", err)
-	}
-	want := fixer.Plan{Verdict: fixer.Act, Action: "re-run the step after the back-off"}
-	if diff := cmp.Diff(want, plan); diff != "" {
-		t.Errorf("Check() mismatch (-want +got):\n%s", diff)
-	}
-
-	res, err := f.Apply(context.Background(), fixer.Request{})
-	if err != nil {
-		t.Fatalf("Apply() error = %v", err)
-	}
-	if diff := cmp.Diff(fixer.Result{}, res); diff != "" {
-		t.Errorf("Apply() changed something (-want +got):\n%s", diff)
+		res, err := f.Apply(context.Background(), fixer.Request{})
+		if err != nil {
+			t.Fatalf("%s Apply() error = %v", run, err)
+		}
+		wantRes := fixer.Result{Notes: []string{
+			"changed nothing: the step is re-run after the back-off"}}
+		if diff := cmp.Diff(wantRes, res); diff != "" {
+			t.Errorf("%s Apply() mismatch (-want +got):\n%s", run, diff)
+		}
 	}
 
 	r, ok := f.(fixer.Retrier)
@@ -69,8 +76,10 @@ func TestBackoff_RetryAfter(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Apply() error = %v", err)
 			}
-			if len(res.Changed) != 0 {
-				t.Errorf("Apply() changed %q, want nothing", res.Changed)
+			if len(res.Changed) != 0 || len(res.Notes) != 1 ||
+				!strings.Contains(res.Notes[0], "changed nothing") {
+				t.Errorf("Apply() changed %q, notes %q; want nothing changed, and said",
+					res.Changed, res.Notes)
 			}
 			var want []time.Duration
 			if tt.wantSleep {
