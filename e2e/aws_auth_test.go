@@ -20,6 +20,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/self-heal/self-heal/e2e/harness"
+	awsfix "github.com/self-heal/self-heal/fixers/aws"
+	"github.com/self-heal/self-heal/pkg/fixer"
 	"github.com/self-heal/self-heal/pkg/report"
 )
 
@@ -208,6 +210,57 @@ func TestAWSCreds_GitHubOIDCRefresh(t *testing.T) {
 	checkSecretsStayed(t, moto, h, aws.ToString(first.Credentials.SecretAccessKey))
 }
 
+// TestAWSCreds_SecondRunHasNothingToDo refreshes an expired session with
+// the fixer itself, twice in a row. The second run gets the environment
+// the first made for the re-run, as the engine passes it on: STS accepts
+// those credentials, so it has nothing to do and assumes no role again.
+func TestAWSCreds_SecondRunHasNothingToDo(t *testing.T) {
+	t.Parallel()
+	w, moto := expiringWorld(t)
+	token := filepath.Join(t.TempDir(), "token")
+	noErr(t, os.WriteFile(token, []byte("second-oidc-token\n"), 0o600), "write token file")
+	w.setEnv("AWS_WEB_IDENTITY_TOKEN_FILE", token)
+	first := w.session(2)
+	time.Sleep(3 * time.Second)
+
+	fx := awsfix.NewRefreshCredentials(nil)
+	req := fixer.Request{
+		Failure: "An error occurred (ExpiredToken) when calling the GetCallerIdentity " +
+			"operation: The security token included in the request is expired",
+		Step: fixer.Step{Tool: "aws", Args: []string{"aws", "sts", "get-caller-identity"},
+			Env: w.env, Dir: w.dir},
+	}
+	plan, err := fx.Check(awsCtx, req)
+	noErr(t, err, "first check")
+	if plan.Verdict != fixer.Act {
+		t.Fatalf("first check: %v (%s), want act", plan.Verdict, plan.Action)
+	}
+	res, err := fx.Apply(awsCtx, req)
+	noErr(t, err, "first apply")
+	if len(res.Changed) == 0 || res.Env["AWS_SESSION_TOKEN"] == "" {
+		t.Fatalf("first apply changed %q, env %d variables; want a new session", res.Changed,
+			len(res.Env))
+	}
+
+	req.Step.Env = append([]string(nil), w.env...)
+	for k, v := range res.Env {
+		req.Step.Env = append(req.Step.Env, k+"="+v)
+	}
+	second := again(t, fx, req, "credentials work again", "nothing to refresh")
+	contains(t, "second apply's notes", strings.Join(second.Notes, "\n"),
+		"kept the step's credentials")
+	fresh := 0
+	for _, secret := range motoSessions(t, moto) {
+		if secret != aws.ToString(first.Credentials.SecretAccessKey) {
+			fresh++
+		}
+	}
+	if fresh != 1 {
+		t.Errorf("moto issued %d new sessions for %s, want 1: the second run assumed again",
+			fresh, ciRole)
+	}
+}
+
 // TestAWSCreds_StaticKeysRefused refuses when the job has no way to renew
 // its session: the report says so and the step's code is kept.
 func TestAWSCreds_StaticKeysRefused(t *testing.T) {
@@ -245,7 +298,8 @@ func dockerWorld(t *testing.T, w *awsWorld, config string) string {
 
 // TestAWSECR_LoginRenewed heals a docker pull whose ECR login expired:
 // self-heal writes a fresh token into the docker configuration the step
-// uses, keeping everything else in it, and the re-run pulls.
+// uses, keeping everything else in it, and the re-run pulls. A second run
+// of the fixer keeps the fresh login.
 func TestAWSECR_LoginRenewed(t *testing.T) {
 	t.Parallel()
 	w := newAWSWorld(t)
@@ -278,6 +332,14 @@ func TestAWSECR_LoginRenewed(t *testing.T) {
 	}
 	if strings.Contains(h.output, fresh) {
 		t.Errorf("the login leaked into self-heal's output")
+	}
+
+	// A second run finds the fresh login in place and keeps it.
+	again(t, awsfix.ECRLogin{}, fixer.Request{Values: fixer.Values{"registry": ecrRegistry},
+		Step: fixer.Step{Tool: "docker", Args: []string{"docker", "pull", ecrRegistry + "/app"},
+			Env: w.env, Dir: w.dir}}, "already holds a good login", "the token ECR issues now")
+	if after, err := os.ReadFile(config); err != nil || string(after) != string(body) {
+		t.Errorf("the second run rewrote the docker config (%v):\n%s", err, after)
 	}
 }
 

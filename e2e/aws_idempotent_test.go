@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -146,4 +147,43 @@ func again(t *testing.T, fx fixer.Fixer, req fixer.Request, why ...string) fixer
 		t.Errorf("%s second apply changed %q, want nothing", fx.Name(), res.Changed)
 	}
 	return res
+}
+
+// TestAWSWaitENIRelease_SecondRunHasNothingToDo runs the wait for a Lambda
+// ENI twice in a row: the first run waits, changing nothing, until Lambda
+// releases the ENI; the second finds no ENI that AWS manages left in the
+// subnet, says so, and returns without waiting.
+func TestAWSWaitENIRelease_SecondRunHasNothingToDo(t *testing.T) {
+	t.Parallel()
+	w := newAWSWorld(t)
+	s := buildSubnetScene(t, w)
+	fx := awsfix.WaitENIRelease{}
+	req := fixer.Request{
+		Values: fixer.Values{"subnet_id": s.subnet, "interval": "1s", "timeout": "1m"},
+		Step: fixer.Step{Tool: "aws", Args: []string{"aws", "ec2", "delete-subnet",
+			"--subnet-id", s.subnet}, Env: w.env, Dir: w.dir},
+		Log: slog.New(slog.DiscardHandler),
+	}
+	plan, err := fx.Check(awsCtx, req)
+	noErr(t, err, "first check")
+	if plan.Verdict != fixer.Act || !strings.Contains(plan.Action, s.lambda) {
+		t.Fatalf("first check: %v (%s), want a wait for %s", plan.Verdict, plan.Action, s.lambda)
+	}
+
+	// Lambda releases its interface a while after the function is gone.
+	released := make(chan error, 1)
+	go func() {
+		time.Sleep(3 * time.Second)
+		_, err := w.ec2.DeleteNetworkInterface(awsCtx, &ec2.DeleteNetworkInterfaceInput{
+			NetworkInterfaceId: &s.lambda})
+		released <- err
+	}()
+	res, err := fx.Apply(awsCtx, req)
+	noErr(t, <-released, "release the Lambda ENI")
+	noErr(t, err, "first apply")
+	if len(res.Changed) > 0 {
+		t.Errorf("first apply changed %q, want a wait that changes nothing", res.Changed)
+	}
+
+	again(t, fx, req, "no ENI that AWS manages is left in subnet "+s.subnet)
 }

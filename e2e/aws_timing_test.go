@@ -20,12 +20,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/self-heal/self-heal/e2e/harness"
+	awsfix "github.com/self-heal/self-heal/fixers/aws"
+	"github.com/self-heal/self-heal/fixers/wait"
+	"github.com/self-heal/self-heal/pkg/fixer"
 	"github.com/self-heal/self-heal/pkg/report"
 )
 
 // TestAWSS3_ConflictWaitedOut heals a bucket re-created in another region
 // while S3 still deletes the old one: wait.until polls, with progress
 // lines, until the old bucket is gone, and the re-run creates the bucket.
+// A second run of wait.until has nothing to wait for.
 func TestAWSS3_ConflictWaitedOut(t *testing.T) {
 	t.Parallel()
 	w := newAWSWorld(t)
@@ -41,8 +45,9 @@ func TestAWSS3_ConflictWaitedOut(t *testing.T) {
 		gone <- err
 	}()
 
-	h := w.run(nil, "aws", "s3api", "create-bucket", "--bucket", "media", "--region",
-		"eu-west-1", "--create-bucket-configuration", "LocationConstraint=eu-west-1")
+	step := []string{"aws", "s3api", "create-bucket", "--bucket", "media", "--region",
+		"eu-west-1", "--create-bucket-configuration", "LocationConstraint=eu-west-1"}
+	h := w.run(nil, step...)
 	noErr(t, <-gone, "delete the old bucket")
 	h.exitIs(t, 0)
 	h.outcomeIs(t, report.Healed)
@@ -67,6 +72,12 @@ func TestAWSS3_ConflictWaitedOut(t *testing.T) {
 	if loc.LocationConstraint != "eu-west-1" {
 		t.Errorf("bucket media is in %q, want eu-west-1", loc.LocationConstraint)
 	}
+
+	// A second run finds the name settled and waits for nothing.
+	again(t, wait.NewUntil(awsfix.BucketSettled{}), fixer.Request{
+		Values: fixer.Values{"condition": "aws.s3-bucket-settled", "bucket": "media"},
+		Step: fixer.Step{Tool: "aws", Goal: "create-bucket", Args: step, Env: w.env,
+			Dir: w.dir}}, "nothing to wait for", "bucket media exists in eu-west-1")
 }
 
 // lambdaZip writes a small function package and returns its path.
@@ -173,8 +184,9 @@ func TestAWSIAMPropagation_NearMiss07Refused(t *testing.T) {
 }
 
 // TestAWSACM_CertificateWaitedFor waits for a certificate whose DNS
-// validation record is in place until ACM issues it, and refuses one whose
-// record is missing from its zone. Moto issues a pending certificate after
+// validation record is in place until ACM issues it, after which a second
+// run has nothing to wait for, and refuses one whose record is missing
+// from its zone. Moto issues a pending certificate after
 // MOTO_ACM_VALIDATION_WAIT seconds, which only its environment sets, so
 // this test does not run in parallel.
 func TestAWSACM_CertificateWaitedFor(t *testing.T) {
@@ -189,7 +201,8 @@ func TestAWSACM_CertificateWaitedFor(t *testing.T) {
 	good := w.certificate("app.example.com")
 	w.validationRecord(zoneID, good)
 
-	h := w.run(nil, "aws", "acm", "wait", "certificate-validated", "--certificate-arn", good)
+	goodStep := []string{"aws", "acm", "wait", "certificate-validated", "--certificate-arn", good}
+	h := w.run(nil, goodStep...)
 	h.exitIs(t, 0)
 	h.outcomeIs(t, report.Healed)
 	f := h.fixOf(t, "acm-validation-timeout", "aws.wait-certificate")
@@ -200,6 +213,11 @@ func TestAWSACM_CertificateWaitedFor(t *testing.T) {
 		"its Route 53 zone") || !strings.Contains(h.output, good+" after 0s: PENDING_VALIDATION") {
 		t.Errorf("evidence %q or progress lines missing:\n%s", f.Evidence, h.output)
 	}
+	// A second run finds the certificate issued and waits for nothing.
+	again(t, awsfix.WaitCertificate{}, fixer.Request{
+		Values: fixer.Values{"certificate_arn": good},
+		Step:   fixer.Step{Tool: "aws", Args: goodStep, Env: w.env, Dir: w.dir}},
+		"certificate "+good+" is issued")
 
 	bad := w.certificate("api.example.com")
 	h = w.run(nil, "aws", "acm", "wait", "certificate-validated", "--certificate-arn", bad)

@@ -1,12 +1,17 @@
 package aws
 
 import (
+	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/self-heal/self-heal/pkg/fixer"
@@ -159,3 +164,44 @@ func TestDockerConfig(t *testing.T) {
 		t.Errorf("config after writeLogin mismatch (-want +got):\n%s", diff)
 	}
 }
+
+// TestGoodLogin covers the logins a second ECR login run keeps: the token
+// ECR issues now, and a token whose password says it is valid for a while
+// yet, as the passwords of real ECR tokens do; moto's tokens say nothing.
+func TestGoodLogin(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 1, 2, 12, 0, 0, 0, time.UTC)
+	b64 := base64.StdEncoding.EncodeToString
+	ecrLike := func(expiry time.Time) string {
+		payload := fmt.Sprintf(`{"payload":"p","datakey":"d","version":"2","type":"DATA_KEY",`+
+			`"expiration":%d}`, expiry.Unix())
+		return b64([]byte("AWS:" + b64([]byte(payload))))
+	}
+	fresh := ecrtypes.AuthorizationData{AuthorizationToken: aws.String(b64([]byte("AWS:now")))}
+	tests := []struct {
+		name, stored, want string
+	}{
+		{"no login", "", ""},
+		{"the token issued now", b64([]byte("AWS:now")), "it is the token ECR issues now"},
+		{"valid for hours", ecrLike(now.Add(6 * time.Hour)),
+			"its token is valid until 2026-01-02T18:00:00Z"},
+		{"about to expire", ecrLike(now.Add(5 * time.Minute)), ""},
+		{"expired", ecrLike(now.Add(-time.Hour)), ""},
+		{"no expiry in the password", b64([]byte("AWS:expired-token")), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cfg := dockerConfig{}
+			if tt.stored != "" {
+				auths := `{"` + testRegistry + `":{"auth":"` + tt.stored + `"}}`
+				cfg["auths"] = json.RawMessage(auths)
+			}
+			if got := goodLogin(cfg, testRegistry, fresh, now); got != tt.want {
+				t.Errorf("goodLogin() = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+const testRegistry = "123456789012.dkr.ecr.us-east-1.amazonaws.com"

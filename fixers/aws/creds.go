@@ -169,11 +169,22 @@ func sessionExpired(ctx context.Context, step fixer.Step) (bool, string, error) 
 }
 
 // Apply assumes the role again, pushes errored.tfstate when terraform left
-// one, and returns the credentials for the re-run, masked as secrets.
+// one, and returns the credentials for the re-run, masked as secrets. When
+// the step's credentials work and no state waits to be pushed, it changes
+// nothing and says so in its notes.
 func (f RefreshCredentials) Apply(ctx context.Context, req fixer.Request) (fixer.Result, error) {
 	src, missing := sourceOf(req.Step)
 	if missing != "" {
 		return fixer.Result{}, errors.New(missing)
+	}
+	if erroredState(req) == "" {
+		expired, fact, err := sessionExpired(ctx, req.Step)
+		if err != nil {
+			return fixer.Result{}, err
+		}
+		if !expired {
+			return fixer.Result{Notes: []string{"kept the step's credentials: " + fact}}, nil
+		}
 	}
 	creds, err := f.assume(ctx, req, src)
 	if err != nil {

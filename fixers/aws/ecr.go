@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/self-heal/self-heal/pkg/fixer"
@@ -90,8 +92,10 @@ func (c dockerConfig) helperFor(host string) string {
 
 // Check refuses without a legible ECR host, for a registry of another
 // account than the caller's, and when docker keeps credentials in a
-// helper instead of config.json.
-func (ECRLogin) Check(ctx context.Context, req fixer.Request) (fixer.Plan, error) {
+// helper instead of config.json. It has nothing to do when config.json
+// already holds a login for the registry that is still good (see
+// [ECRLogin.Apply]).
+func (f ECRLogin) Check(ctx context.Context, req fixer.Request) (fixer.Plan, error) {
 	host := strings.ToLower(req.Values.String("registry", ""))
 	m := ecrHost.FindStringSubmatch(host)
 	if m == nil {
@@ -115,7 +119,19 @@ func (ECRLogin) Check(ctx context.Context, req fixer.Request) (fixer.Plan, error
 	if err != nil {
 		return fixer.Plan{}, fmt.Errorf("ask STS for the caller's account: %w", err)
 	}
-	return planECR(host, m[1], aws.ToString(id.Account), path), nil
+	plan := planECR(host, m[1], aws.ToString(id.Account), path)
+	if plan.Verdict != fixer.Act {
+		return plan, nil
+	}
+	fresh, err := f.token(ctx, req, m[2])
+	if err != nil {
+		return fixer.Plan{}, err
+	}
+	if why := goodLogin(cfg, host, fresh, time.Now()); why != "" {
+		return nothing(fmt.Sprintf("%s already holds a good login for %s: %s; nothing to "+
+			"renew", path, host, why), plan.Evidence...), nil
+	}
+	return plan, nil
 }
 
 func planECR(host, registryAccount, callerAccount, path string) fixer.Plan {
@@ -130,38 +146,110 @@ func planECR(host, registryAccount, callerAccount, path string) fixer.Plan {
 			"account", host, registryAccount)}}
 }
 
+// token asks ECR, in the registry's region, for an authorization token.
+// Asking changes nothing: a token is valid until it expires, whether or
+// not a newer one was issued.
+func (ECRLogin) token(ctx context.Context, req fixer.Request, hostRegion string,
+) (ecrtypes.AuthorizationData, error) {
+	step := req.Step
+	if region := req.Values.String("region", hostRegion); region != "" {
+		step.Env = append(append([]string(nil), step.Env...), "AWS_REGION="+region)
+	}
+	c, err := newClients(ctx, step)
+	if err != nil {
+		return ecrtypes.AuthorizationData{}, err
+	}
+	out, err := c.ecr().GetAuthorizationToken(ctx, &ecr.GetAuthorizationTokenInput{})
+	if err != nil {
+		return ecrtypes.AuthorizationData{}, fmt.Errorf("get an ECR authorization token: %w", err)
+	}
+	if len(out.AuthorizationData) == 0 {
+		return ecrtypes.AuthorizationData{}, errors.New("ECR returned no authorization token")
+	}
+	return out.AuthorizationData[0], nil
+}
+
+// loginMargin is how long a stored login must stay valid to be kept: a
+// login about to expire is renewed.
+const loginMargin = 15 * time.Minute
+
+// goodLogin says why the login docker keeps for host is still good, or
+// returns "": it is the very token ECR issues now, or its password says
+// it expires after loginMargin from now. ECR's passwords carry their
+// expiry in a base64 JSON payload; that format is ECR's own and not
+// documented, so a password that does not read that way is not trusted.
+func goodLogin(cfg dockerConfig, host string, fresh ecrtypes.AuthorizationData,
+	now time.Time,
+) string {
+	stored := cfg.auth(host)
+	switch {
+	case stored == "":
+		return ""
+	case stored == aws.ToString(fresh.AuthorizationToken):
+		return "it is the token ECR issues now"
+	}
+	decoded, err := base64.StdEncoding.DecodeString(stored)
+	if err != nil {
+		return ""
+	}
+	_, password, _ := strings.Cut(string(decoded), ":")
+	payload, err := base64.StdEncoding.DecodeString(password)
+	if err != nil {
+		return ""
+	}
+	var p struct {
+		Expiration int64 `json:"expiration"`
+	}
+	if json.Unmarshal(payload, &p) != nil || p.Expiration == 0 {
+		return ""
+	}
+	expiry := time.Unix(p.Expiration, 0)
+	if expiry.Before(now.Add(loginMargin)) {
+		return ""
+	}
+	return "its token is valid until " + expiry.UTC().Format(time.RFC3339)
+}
+
+// auth returns auths[host].auth, or "".
+func (c dockerConfig) auth(host string) string {
+	var auths map[string]struct {
+		Auth string `json:"auth"`
+	}
+	if json.Unmarshal(c["auths"], &auths) != nil {
+		return ""
+	}
+	return auths[host].Auth
+}
+
 // Apply gets an authorization token for the registry and writes it into
-// the docker configuration, keeping everything else in the file.
-func (ECRLogin) Apply(ctx context.Context, req fixer.Request) (fixer.Result, error) {
+// the docker configuration, keeping everything else in the file. A login
+// that is still good is kept, and the notes say so.
+func (f ECRLogin) Apply(ctx context.Context, req fixer.Request) (fixer.Result, error) {
 	host := strings.ToLower(req.Values.String("registry", ""))
 	m := ecrHost.FindStringSubmatch(host)
 	if m == nil {
 		return fixer.Result{}, fmt.Errorf("no ECR registry host in %q", host)
 	}
-	step := req.Step
-	if region := req.Values.String("region", m[2]); region != "" {
-		step.Env = append(append([]string(nil), step.Env...), "AWS_REGION="+region)
+	data, err := f.token(ctx, req, m[2])
+	if err != nil {
+		return fixer.Result{}, fmt.Errorf("%s: %w", host, err)
 	}
-	c, err := newClients(ctx, step)
+	path := dockerConfigPath(req.Step)
+	cfg, err := readDockerConfig(path)
 	if err != nil {
 		return fixer.Result{}, err
 	}
-	out, err := c.ecr().GetAuthorizationToken(ctx, &ecr.GetAuthorizationTokenInput{})
-	if err != nil {
-		return fixer.Result{}, fmt.Errorf("get an ECR authorization token: %w", err)
+	if why := goodLogin(cfg, host, data, time.Now()); why != "" {
+		return fixer.Result{Notes: []string{fmt.Sprintf("kept the login for %s in %s: %s",
+			host, path, why)}}, nil
 	}
-	if len(out.AuthorizationData) == 0 {
-		return fixer.Result{}, fmt.Errorf("ECR returned no authorization token for %s", host)
-	}
-	data := out.AuthorizationData[0]
+
 	auth := aws.ToString(data.AuthorizationToken)
 	decoded, err := base64.StdEncoding.DecodeString(auth)
 	if err != nil {
 		return fixer.Result{}, fmt.Errorf("decode the ECR authorization token: %w", err)
 	}
 	_, password, _ := strings.Cut(string(decoded), ":")
-
-	path := dockerConfigPath(req.Step)
 	if err := writeLogin(path, host, auth); err != nil {
 		return fixer.Result{}, err
 	}
