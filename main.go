@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -27,7 +28,16 @@ import (
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"
 
+// memoryLimit is the soft limit of the Go heap when GOMEMLIMIT does not
+// set one. Without it the collector lets the heap grow to twice what is
+// live; with it, the collector runs sooner near the limit, and past it
+// works harder (at most half the CPU) rather than fail.
+const memoryLimit = 56 << 20
+
 func main() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(memoryLimit)
+	}
 	os.Exit(run())
 }
 
