@@ -12,6 +12,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/self-heal/self-heal/e2e/cluster"
+	"github.com/self-heal/self-heal/fixers/helm"
+	"github.com/self-heal/self-heal/pkg/fixer"
 	"github.com/self-heal/self-heal/pkg/pattern"
 	"github.com/self-heal/self-heal/pkg/report"
 )
@@ -75,7 +77,7 @@ func markAvailable(t *testing.T, c *cluster.Cluster, ns, name string) {
 // TestHelmTimeout_SlowRolloutPassesOnRetry times out waiting for a
 // Deployment whose rollout is only slow: self-heal must say what is not
 // ready and why, retry once, and the retry passes once the Deployment is
-// ready.
+// ready. A second run of the fixer then has nothing to diagnose.
 func TestHelmTimeout_SlowRolloutPassesOnRetry(t *testing.T) {
 	t.Parallel()
 	c := cluster.Start(t, cluster.Options{})
@@ -98,6 +100,12 @@ func TestHelmTimeout_SlowRolloutPassesOnRetry(t *testing.T) {
 	if got := cluster.Statuses(c.HelmHistory(t, "apps", "slow")); got != "1:superseded 2:deployed" {
 		t.Errorf("history = %s, want 1:superseded 2:deployed", got)
 	}
+
+	// A second run finds every resource ready: nothing to diagnose.
+	res := again(t, helm.DiagnoseTimeout{}, fixer.Request{
+		Values: fixer.Values{"release": "slow", "namespace": "apps"},
+		Step:   fixer.Step{Env: c.Env(""), Args: args}}, "nothing to diagnose", "is ready now")
+	contains(t, "second apply's notes", strings.Join(res.Notes, "\n"), "changed nothing")
 }
 
 // TestHelmTimeout_BrokenRolloutIsRetriedOnce times out on a Deployment

@@ -103,3 +103,26 @@ func TestHelmUninstall_DeployedReleaseIsRefused(t *testing.T) {
 		t.Errorf("history = %s, want it untouched", got)
 	}
 }
+
+// TestHelmUninstall_SecondRunHasNothingToDo runs the fixer twice in a row
+// on a release whose only revision was left "uninstalling": the first run
+// uninstalls what remains; the second finds no history, says that nothing
+// remains, and uninstalls nothing.
+func TestHelmUninstall_SecondRunHasNothingToDo(t *testing.T) {
+	t.Parallel()
+	c := cluster.Start(t, cluster.Options{})
+	chart := cluster.WriteChart(t, t.TempDir(), "shop", "0.1.0", map[string]string{
+		"config.yaml": configMap("config", "1"), "drain.yaml": drainHook})
+	c.HelmInstall(t, "store", "shop", chart)
+	killPending(t, c, "store", "shop", "uninstalling", "job/shop-drain",
+		"uninstall", "shop", "-n", "store", "--timeout", "10m")
+
+	req := fixer.Request{Values: fixer.Values{"release": "shop", "namespace": "store"},
+		Step: fixer.Step{Env: c.Env(""), ArtifactDir: t.TempDir()}}
+	res := twice(t, helm.NewUninstallRelease(), req, "has no history",
+		"nothing remains to uninstall")
+	contains(t, "second apply's notes", strings.Join(res.Notes, "\n"), "uninstalled nothing")
+	if h := c.HelmHistory(t, "store", "shop"); len(h) != 0 {
+		t.Errorf("history = %s, want none", cluster.Statuses(h))
+	}
+}

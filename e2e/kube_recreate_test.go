@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/self-heal/self-heal/e2e/cluster"
+	"github.com/self-heal/self-heal/fixers/kube"
+	"github.com/self-heal/self-heal/pkg/fixer"
 	"github.com/self-heal/self-heal/pkg/pattern"
 	"github.com/self-heal/self-heal/pkg/report"
 )
@@ -171,4 +173,26 @@ func TestKubeRecreate_Refusals(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestKubeRecreate_SecondRunHasNothingToDo runs the fixer twice in a row
+// on a Deployment whose selector the step changes: the first run deletes
+// it; the second finds it gone, says that the re-run creates it, and
+// deletes nothing.
+func TestKubeRecreate_SecondRunHasNothingToDo(t *testing.T) {
+	t.Parallel()
+	c := cluster.Start(t, cluster.Options{})
+	kubectl(t, c, "create", "namespace", "apps")
+	dir := t.TempDir()
+	kubectl(t, c, "apply", "-f", writeFile(t, dir, "web.yaml", webDeployment("web")))
+	after := writeFile(t, dir, "after.yaml", webDeployment("web-v2"))
+
+	req := fixer.Request{
+		Values: fixer.Values{"kind": "Deployment", "name": "web", "field": "spec.selector",
+			"kinds": "Deployment"},
+		Step: fixer.Step{Dir: dir, Env: c.Env(""), Args: []string{"kubectl", "apply", "-f", after},
+			ArtifactDir: t.TempDir()},
+	}
+	res := twice(t, kube.NewRecreateObject(), req, "Deployment apps/web does not exist")
+	contains(t, "second apply's notes", strings.Join(res.Notes, "\n"), "deleted nothing")
 }

@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,8 @@ import (
 
 	"github.com/self-heal/self-heal/e2e/cluster"
 	"github.com/self-heal/self-heal/e2e/harness"
+	"github.com/self-heal/self-heal/fixers/kube"
+	"github.com/self-heal/self-heal/pkg/fixer"
 	"github.com/self-heal/self-heal/pkg/report"
 )
 
@@ -143,4 +146,42 @@ func TestKubeToken_UnmappedIdentityIsRefused(t *testing.T) {
 		t.Errorf("refresh-token applied, want it refused")
 	}
 	checkDecisions(t, c.Decisions(), stranger.ARN, "expired", false)
+}
+
+// TestKubeToken_SecondRunHasNothingToDo refreshes an expired EKS token
+// with the fixer itself, twice in a row. The second run gets the
+// KUBECONFIG the first made for the re-run, as the engine passes it on:
+// its token is valid and the API server accepts it, so there is nothing
+// to refresh and no second token is minted.
+func TestKubeToken_SecondRunHasNothingToDo(t *testing.T) {
+	t.Parallel()
+	c, moto, deployer, _ := eksSetup(t)
+	kubeconfig := expiredKubeconfig(t, c, moto, deployer, "deployer")
+	env := append(c.Env(kubeconfig), deployer.Env(moto)...)
+	fx := kube.NewRefreshToken()
+	req := fixer.Request{Step: fixer.Step{Env: env,
+		Args: []string{"kubectl", "get", "namespace", "kube-system", "-o", "name"}}}
+
+	plan, err := fx.Check(ctx(t), req)
+	if err != nil || plan.Verdict != fixer.Act {
+		t.Fatalf("first check = %v %q, %v; want act", plan.Verdict, plan.Action, err)
+	}
+	res, err := fx.Apply(ctx(t), req)
+	if err != nil || len(res.Changed) == 0 || res.Env["KUBECONFIG"] == "" {
+		t.Fatalf("first apply changed %q with env %v, %v; want a fresh kubeconfig", res.Changed,
+			res.Env, err)
+	}
+	refreshed := res.Env["KUBECONFIG"]
+	t.Cleanup(func() { _ = os.RemoveAll(filepath.Dir(refreshed)) })
+
+	req.Step.Env = nil
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, "KUBECONFIG=") {
+			req.Step.Env = append(req.Step.Env, kv)
+		}
+	}
+	req.Step.Env = append(req.Step.Env, "KUBECONFIG="+refreshed)
+	second := again(t, fx, req, "the step's EKS token works")
+	contains(t, "second apply's notes", strings.Join(second.Notes, "\n"),
+		"kept the step's kubeconfig", "authenticates as user deployer")
 }

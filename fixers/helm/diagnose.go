@@ -55,6 +55,8 @@ func (DiagnoseTimeout) Inputs() []fixer.Input {
 }
 
 // Check diagnoses the release's resources; its evidence is the diagnosis.
+// When every resource is ready it has nothing to diagnose, and the
+// pattern's back-off and re-run still apply.
 func (d DiagnoseTimeout) Check(ctx context.Context, req fixer.Request) (fixer.Plan, error) {
 	t, err := newTarget(req)
 	if err != nil {
@@ -66,9 +68,9 @@ func (d DiagnoseTimeout) Check(ctx context.Context, req fixer.Request) (fixer.Pl
 		return fixer.Plan{}, err
 	}
 	if len(found) == 0 {
-		return fixer.Plan{Verdict: fixer.Act, Action: fmt.Sprintf("retry the step once: every "+
-			"resource of %s is ready now", t), Evidence: []string{"no resource of " + t.String() +
-			" is unready"}}, nil
+		return fixer.Plan{Verdict: fixer.Nothing, Action: fmt.Sprintf("nothing to diagnose: "+
+			"every resource of %s is ready now; the step is re-run after the back-off", t),
+			Evidence: []string{"no resource of " + t.String() + " is unready"}}, nil
 	}
 	names := make([]string, len(found))
 	for i, f := range found {
@@ -78,9 +80,10 @@ func (d DiagnoseTimeout) Check(ctx context.Context, req fixer.Request) (fixer.Pl
 		"retry the step once; not ready in %s: %s", t, strings.Join(names, ", "))}, nil
 }
 
-// Apply changes nothing: the engine retries the step.
+// Apply changes nothing, as its notes say: the engine retries the step.
 func (DiagnoseTimeout) Apply(context.Context, fixer.Request) (fixer.Result, error) {
-	return fixer.Result{}, nil
+	return fixer.Result{Notes: []string{"changed nothing: the diagnosis is in the plan, and " +
+		"the step is retried"}}, nil
 }
 
 // finding is one resource that is not ready, with the reasons found.

@@ -51,7 +51,8 @@ func (*UninstallRelease) Inputs() []fixer.Input {
 	}
 }
 
-// Check refuses a release that has a deployed revision and says what
+// Check refuses a release that has a deployed revision, has nothing to do
+// for one without history (uninstalled already), and otherwise says what
 // Apply would remove.
 func (u *UninstallRelease) Check(_ context.Context, req fixer.Request) (fixer.Plan, error) {
 	t, rels, plan, done, err := u.inspect(req)
@@ -84,9 +85,9 @@ func (u *UninstallRelease) inspect(req fixer.Request,
 		return nil, nil, fixer.Plan{}, true, err
 	}
 	if len(rels) == 0 {
-		return t, nil, fixer.Plan{Verdict: fixer.Refuse, Action: t.String() + " has no " +
-			"history: nothing remains to uninstall, and only an install (helm upgrade " +
-			"--install) can create it"}, true, nil
+		return t, nil, fixer.Plan{Verdict: fixer.Nothing, Action: t.String() + " has no " +
+			"history: nothing remains to uninstall; an install (helm upgrade --install) " +
+			"creates it afresh"}, true, nil
 	}
 	if d := lastDeployed(rels); d != nil {
 		return t, rels, fixer.Plan{Verdict: fixer.Refuse, Action: fmt.Sprintf(
@@ -114,10 +115,10 @@ func (u *UninstallRelease) Apply(_ context.Context, req fixer.Request) (fixer.Re
 		return fixer.Result{}, err
 	}
 	if done {
-		if plan.Verdict == fixer.Refuse && rels != nil {
+		if plan.Verdict == fixer.Refuse {
 			return fixer.Result{}, fmt.Errorf("not applied: %s", plan.Action)
 		}
-		return fixer.Result{}, nil
+		return fixer.Result{Notes: []string{"uninstalled nothing: " + plan.Action}}, nil
 	}
 	timeout, err := req.Values.Duration("timeout", defaultHelmTimeout)
 	if err != nil {

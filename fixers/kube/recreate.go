@@ -213,7 +213,8 @@ func kindAllowed(allowed []string, ref Ref) bool {
 }
 
 // Apply deletes the object, only if it is still the one Check saw, and
-// waits until it is gone.
+// waits until it is gone. An object that is gone already is not touched,
+// and the notes say so.
 func (r *RecreateObject) Apply(ctx context.Context, req fixer.Request) (fixer.Result, error) {
 	t, plan, done, err := r.inspect(ctx, req)
 	if err != nil {
@@ -223,7 +224,7 @@ func (r *RecreateObject) Apply(ctx context.Context, req fixer.Request) (fixer.Re
 		if plan.Verdict == fixer.Refuse {
 			return fixer.Result{}, fmt.Errorf("not applied: %s", plan.Action)
 		}
-		return fixer.Result{}, nil
+		return fixer.Result{Notes: []string{"deleted nothing: " + plan.Action}}, nil
 	}
 	timeout, err := req.Values.Duration("timeout", 2*time.Minute)
 	if err != nil {

@@ -64,11 +64,17 @@ type tokenTarget struct {
 	rest    *rest.Config
 }
 
-// Check mints a fresh token and asks the API server who it is.
+// Check has nothing to do when the step's own token is still valid and
+// the API server accepts it; otherwise it mints a fresh token and asks the
+// API server who it is.
 func (r *RefreshToken) Check(ctx context.Context, req fixer.Request) (fixer.Plan, error) {
 	t, plan, done, err := r.inspect(req)
 	if done || err != nil {
 		return plan, err
+	}
+	if fact, ok, err := r.tokenWorks(ctx, t); err != nil || ok {
+		return fixer.Plan{Verdict: fixer.Nothing, Evidence: []string{fact},
+			Action: "the step's EKS token works; nothing to refresh"}, err
 	}
 	cfg, err := awsConfig(ctx, req.Step, t.user)
 	if err != nil {
@@ -108,6 +114,30 @@ func (r *RefreshToken) accessMissing(ctx context.Context, cfg aws.Config, t toke
 			"(an EKS access entry or a mapping in the aws-auth ConfigMap)", identity,
 		t.user.cluster)}
 }
+
+// tokenWorks reports whether the step's own token is valid for a while
+// yet and the API server accepts it, with the fact that says so.
+func (r *RefreshToken) tokenWorks(ctx context.Context, t tokenTarget) (string, bool, error) {
+	if t.user.token == "" {
+		return "", false, nil
+	}
+	signed, life, err := tokenSignedAt(t.user.token)
+	if err != nil || r.now().Add(tokenMargin).After(signed.Add(life)) {
+		return "", false, nil
+	}
+	who, refused, err := whoAmI(ctx, t.rest, t.user.token)
+	if err != nil || refused {
+		return "", false, err
+	}
+	return fmt.Sprintf("the step's EKS token for cluster %s is valid until %s and "+
+		"authenticates as %s", t.user.cluster, signed.Add(life).UTC().Format(time.RFC3339),
+		who), true, nil
+}
+
+// tokenMargin is how long the step's token must stay valid to be kept. It
+// is short: a token minted for the re-run says it expires after a minute
+// (X-Amz-Expires), and the re-run uses it at once.
+const tokenMargin = 10 * time.Second
 
 // oldTokenEvidence says when the step's own token expired, if it has one.
 func (r *RefreshToken) oldTokenEvidence(token string) []string {
@@ -193,7 +223,8 @@ func whoAmI(ctx context.Context, base *rest.Config, token string) (string, bool,
 }
 
 // Apply mints a fresh token and writes a kubeconfig for the re-run that
-// holds it, in a private temporary directory.
+// holds it, in a private temporary directory. When the step's own token
+// works, it changes nothing and says so in its notes.
 func (r *RefreshToken) Apply(ctx context.Context, req fixer.Request) (fixer.Result, error) {
 	t, plan, done, err := r.inspect(req)
 	if err != nil {
@@ -201,6 +232,9 @@ func (r *RefreshToken) Apply(ctx context.Context, req fixer.Request) (fixer.Resu
 	}
 	if done {
 		return fixer.Result{}, fmt.Errorf("not applied: %s", plan.Action)
+	}
+	if fact, ok, err := r.tokenWorks(ctx, t); err != nil || ok {
+		return fixer.Result{Notes: []string{"kept the step's kubeconfig: " + fact}}, err
 	}
 	cfg, err := awsConfig(ctx, req.Step, t.user)
 	if err != nil {
