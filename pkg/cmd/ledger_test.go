@@ -155,7 +155,9 @@ func TestRun_ledgerFailureWarns(t *testing.T) {
 	}
 }
 
-func TestStats_usage(t *testing.T) {
+// TestUsageErrors: bad arguments of the reporting commands exit 2 and name
+// what was wrong.
+func TestUsageErrors(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		args []string
@@ -165,6 +167,8 @@ func TestStats_usage(t *testing.T) {
 		{[]string{"stats", "--since", "last tuesday"}, "--since"},
 		{[]string{"stats", "--minutes-per-intervention", "0"}, "must be positive"},
 		{[]string{"stats", "--ledger", "gs://x"}, "unknown scheme"},
+		{[]string{"fixers", "terraform.unlock"}, `did you mean "terraform.force-unlock"?`},
+		{[]string{"fixers", "a", "b"}, "accepts at most 1 arg"},
 	}
 	for _, tt := range tests {
 		code, _, stderr := cli(t, t.TempDir(), nil, tt.args...)

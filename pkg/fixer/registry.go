@@ -91,6 +91,9 @@ func (r *Registry) Aliases(name string) []string {
 // Suggest returns the registered name closest to an unknown one, or "" when
 // nothing is close, for "did you mean" messages.
 func (r *Registry) Suggest(name string) string {
+	if n := r.containing(name); n != "" {
+		return n
+	}
 	best, bestDist := "", len(name)/2+2
 	consider := func(cand string) {
 		if d := strictyaml.EditDistance(strings.ToLower(name), strings.ToLower(cand)); d < bestDist {
@@ -107,6 +110,27 @@ func (r *Registry) Suggest(name string) string {
 		return canon
 	}
 	return best
+}
+
+// containing returns the one registered name of name's family whose last
+// part contains name's ("terraform.unlock" for "terraform.force-unlock"),
+// a closer match than any edit distance; "" when none or several do.
+func (r *Registry) containing(name string) string {
+	family, part, ok := strings.Cut(strings.ToLower(name), ".")
+	if !ok || len(part) < 3 {
+		return ""
+	}
+	found := ""
+	for n := range r.byName {
+		f, p, _ := strings.Cut(n, ".")
+		if f == family && p != part && strings.Contains(p, part) {
+			if found != "" {
+				return ""
+			}
+			found = n
+		}
+	}
+	return found
 }
 
 func joinErrs(errs []error) error { return errors.Join(errs...) }

@@ -64,6 +64,8 @@ func TestRegistry_Suggest(t *testing.T) {
 		"wait.backof":            "wait.backoff",
 		"_wait_and_retri":        "wait.backoff", // an alias's fixer, by its name
 		"kube.remove-finalizer":  "kube.remove-finalizers",
+		"terraform.unlock":       "terraform.force-unlock",
+		"kube.finalizers":        "kube.remove-finalizers",
 		"helm.recover-release":   "",
 	}
 	for in, want := range tests {
