@@ -222,27 +222,32 @@ func (f *anchorFilter) scan(b []byte) int {
 	return -1
 }
 
-// near checks the two anchor positions whose halves sit at e.
+// near checks the two anchor positions whose halves sit at e: their
+// four bytes are looked up in quad here, and only a hit costs the call
+// that compares keys.
 func (f *anchorFilter) near(b []byte, e int) int {
-	if p := f.at(b, e-1); p >= 0 {
-		return p
+	if p := e - 1; p >= 0 && p+4 <= len(b) {
+		a := binary.LittleEndian.Uint32(b[p:p+4]) | fold4
+		if hasBit(&f.quad, fnv(a)) {
+			if start := f.at(b, p, a); start >= 0 {
+				return start
+			}
+		}
 	}
-	return f.at(b, e)
+	if e+4 <= len(b) {
+		a := binary.LittleEndian.Uint32(b[e:e+4]) | fold4
+		if hasBit(&f.quad, fnv(a)) {
+			return f.at(b, e, a)
+		}
+	}
+	return -1
 }
 
-// at returns where a key whose anchor sits at p starts, when the whole
+// at returns where a key whose anchor a sits at p starts, when the whole
 // key is there within one line, or -1. A space in a key matches a
 // newline too, so a key found across lines is checked for one.
-func (f *anchorFilter) at(b []byte, p int) int {
-	if p < 0 || p+4 > len(b) {
-		return -1
-	}
-	a := binary.LittleEndian.Uint32(b[p:p+4]) | fold4
-	h := fnv(a)
-	if !hasBit(&f.quad, h) {
-		return -1
-	}
-	for i := f.heads[h>>(filterBits-headBits)]; i != 0; i = f.keys[i-1].next {
+func (f *anchorFilter) at(b []byte, p int, a uint32) int {
+	for i := f.heads[fnv(a)>>(filterBits-headBits)]; i != 0; i = f.keys[i-1].next {
 		k := &f.keys[i-1]
 		start := p - k.offset
 		if k.anchor == a && start >= 0 && start+len(k.key) <= len(b) &&
