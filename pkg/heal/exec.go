@@ -243,13 +243,13 @@ const (
 )
 
 // pump copies the child's pipe r to w block by block as the blocks
-// arrive, and hands each block to the scanner on another goroutine, so
-// that the pass-through waits for the scanner only when it falls
-// pumpBlocks behind. When w is a pipe, the block reaches it by tee(2)
-// before this process reads it, so the pass-through costs no copy. A
-// failing w (a closed job log) does not stop the draining, so the child
-// never blocks on a full pipe. pump returns when r ends and the scanner
-// has seen every block.
+// arrive. When w is a pipe, a block reaches it by tee(2) before this
+// process reads it, so the pass-through costs no copy, and pump scans the
+// block itself. Otherwise it writes the block and hands it to the scanner
+// on another goroutine, so that the pass-through waits for the scanner
+// only when it falls pumpBlocks behind. A failing w (a closed job log)
+// does not stop the draining, so the child never blocks on a full pipe.
+// pump returns when r ends and the scanner has seen every block.
 func pump(r *pipe, w *tailWriter, scan io.Writer) {
 	full := make(chan []byte, pumpBlocks)
 	free := make(chan []byte, pumpBlocks)
@@ -278,18 +278,22 @@ func pump(r *pipe, w *tailWriter, scan io.Writer) {
 			}
 		}
 		n, teed, err := read(r, buf, &tee)
-		if n > 0 {
-			switch {
-			case teed:
-				w.passed(buf[:n])
-			case wok:
+		switch {
+		case n == 0:
+			free <- buf
+		case teed:
+			// The output has the bytes already: scanning them here
+			// delays only the next tee, while the child's pipe fills.
+			w.passed(buf[:n])
+			_, _ = scan.Write(buf[:n])
+			free <- buf
+		default:
+			if wok {
 				if _, werr := w.Write(buf[:n]); werr != nil {
 					wok = false
 				}
 			}
 			full <- buf[:n]
-		} else {
-			free <- buf
 		}
 		if err != nil {
 			break

@@ -40,7 +40,7 @@ type pipeTee struct {
 
 // newTee returns a tee from the child's pipe to w, or nil when w is not a
 // pipe (a file, a terminal, a wrapped writer), which then gets the bytes
-// by write(2).
+// by write(2). It grows w's pipe as the child's pipes are grown.
 func newTee(p *pipe, w io.Writer, waiting *atomic.Int64) *pipeTee {
 	f, ok := w.(*os.File)
 	if !ok {
@@ -58,6 +58,10 @@ func newTee(p *pipe, w io.Writer, waiting *atomic.Int64) *pipeTee {
 	if err != nil {
 		return nil
 	}
+	// A tee takes at most what the output pipe has room for; a reader
+	// behind a 64 KiB pipe would get the step's output in 64 KiB pieces,
+	// each costing this process and the reader a wake-up.
+	growPipe(f, pipeSize)
 	return &pipeTee{in: in, out: out, waiting: waiting}
 }
 
