@@ -185,5 +185,7 @@ func TestAWSWaitENIRelease_SecondRunHasNothingToDo(t *testing.T) {
 		t.Errorf("first apply changed %q, want a wait that changes nothing", res.Changed)
 	}
 
-	again(t, fx, req, "no ENI that AWS manages is left in subnet "+s.subnet)
+	res = again(t, fx, req, "no ENI that AWS manages is left in subnet "+s.subnet)
+	contains(t, "second apply's notes", strings.Join(res.Notes, "\n"),
+		"AWS has released its ENIs in "+s.subnet+" at the first poll")
 }

@@ -74,10 +74,12 @@ func TestAWSS3_ConflictWaitedOut(t *testing.T) {
 	}
 
 	// A second run finds the name settled and waits for nothing.
-	again(t, wait.NewUntil(awsfix.BucketSettled{}), fixer.Request{
+	res := again(t, wait.NewUntil(awsfix.BucketSettled{}), fixer.Request{
 		Values: fixer.Values{"condition": "aws.s3-bucket-settled", "bucket": "media"},
 		Step: fixer.Step{Tool: "aws", Goal: "create-bucket", Args: step, Env: w.env,
 			Dir: w.dir}}, "nothing to wait for", "bucket media exists in eu-west-1")
+	contains(t, "second apply's notes", strings.Join(res.Notes, "\n"),
+		"S3 has settled the bucket's operation already")
 }
 
 // lambdaZip writes a small function package and returns its path.
@@ -214,10 +216,12 @@ func TestAWSACM_CertificateWaitedFor(t *testing.T) {
 		t.Errorf("evidence %q or progress lines missing:\n%s", f.Evidence, h.output)
 	}
 	// A second run finds the certificate issued and waits for nothing.
-	again(t, awsfix.WaitCertificate{}, fixer.Request{
+	res := again(t, awsfix.WaitCertificate{}, fixer.Request{
 		Values: fixer.Values{"certificate_arn": good},
 		Step:   fixer.Step{Tool: "aws", Args: goodStep, Env: w.env, Dir: w.dir}},
 		"certificate "+good+" is issued")
+	contains(t, "second apply's notes", strings.Join(res.Notes, "\n"),
+		"certificate "+good+" is issued at the first poll")
 
 	bad := w.certificate("api.example.com")
 	h = w.run(nil, "aws", "acm", "wait", "certificate-validated", "--certificate-arn", bad)
