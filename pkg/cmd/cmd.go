@@ -151,5 +151,5 @@ func newRoot(env *Env) *cobra.Command {
 
 // logger returns the structured logger for internals, on stderr.
 func logger(env *Env, level slog.Level) *slog.Logger {
-	return slog.New(slog.NewTextHandler(env.Stderr, &slog.HandlerOptions{Level: level}))
+	return slog.New(newStatusHandler(env.Stderr, level))
 }

@@ -145,7 +145,8 @@ func buildEngine(env *Env, f *runFlags, dir string, sigs <-chan os.Signal, obser
 	}
 	f.applyBudgets(cfg.Budgets)
 	warnUnknownFixers(env, cfg)
-	level := slog.LevelWarn
+	// Fixers report their progress (polls, deletions) at Info.
+	level := slog.LevelInfo
 	if f.verbose {
 		level = slog.LevelDebug
 	}

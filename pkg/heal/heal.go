@@ -211,7 +211,7 @@ func (l *loop) stop(o report.Outcome, reason string) {
 // attempt runs the step once and, on failure, recognises what happened.
 func (l *loop) attempt(ctx context.Context, n int) (report.Attempt, bool) {
 	o := l.e.o
-	o.Log.Info("attempt started", "attempt", n, "max_attempts", o.MaxAttempts+1)
+	o.Log.Debug("attempt started", "attempt", n, "max_attempts", o.MaxAttempts+1)
 	l.e.statusf("attempt %d: %s", n, strings.Join(l.step.Args, " "))
 	end := o.Platform.StartGroup("self-heal attempt " + itoa(n))
 	defer end()
