@@ -2,6 +2,7 @@ package heal
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"io"
 	"math/rand/v2"
@@ -10,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // countingWriter hashes what the scanner gets.
@@ -138,5 +140,45 @@ func TestPump_writer(t *testing.T) {
 	scanned, _ := pumpThrough(t, data, &out)
 	if !bytes.Equal(out.Bytes(), data) || !bytes.Equal(scanned, data) {
 		t.Errorf("got %d bytes out and %d scanned, want %d", out.Len(), len(scanned), len(data))
+	}
+}
+
+// TestExecute_backgroundChildWithTee checks that a background process the
+// step leaves behind, holding its pipes open, does not hold the run when
+// the output is a pipe and takes the bytes by tee(2).
+func TestExecute_backgroundChildWithTee(t *testing.T) {
+	t.Parallel()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	got := make(chan []byte)
+	go func() {
+		b, _ := io.ReadAll(r)
+		got <- b
+	}()
+	var scanned bytes.Buffer
+	scan := &countingWriter{h: &scanned}
+	step := Step{Args: []string{"sh", "-c", "sleep 30 & echo started; exit 3"}, Stdout: w, Stderr: w}
+
+	start := time.Now()
+	res, _, err := execute(context.Background(), step, os.Environ(),
+		func(int) io.Writer { return scan }, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if elapsed := time.Since(start); elapsed > 10*time.Second {
+		t.Errorf("execute took %s: it waited for the step's background child", elapsed)
+	}
+	_ = w.Close()
+	if res.code != 3 {
+		t.Errorf("exit code %d, want 3", res.code)
+	}
+	if b := <-got; string(b) != "started\n" {
+		t.Errorf("the reader got %q, want %q", b, "started\n")
+	}
+	if scanned.String() != "started\n" {
+		t.Errorf("the scanner got %q, want %q", scanned.String(), "started\n")
 	}
 }
