@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v4"
 )
@@ -250,6 +251,9 @@ func EditDistance(a, b string) int {
 // An empty document and a syntax error come back as an [*Error] at the
 // place YAML reports.
 func Document(name string, data []byte) (*yaml.Node, error) {
+	if err := checkUTF8(name, data); err != nil {
+		return nil, err
+	}
 	var doc yaml.Node
 	if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
@@ -258,6 +262,30 @@ func Document(name string, data []byte) (*yaml.Node, error) {
 		return nil, SyntaxError(name, err)
 	}
 	return doc.Content[0], nil
+}
+
+// checkUTF8 reports the line and column of the first byte that is not
+// UTF-8; the YAML parser's own message names only the byte, at 1:1. Input
+// that starts with a UTF-16 byte-order mark is left to the parser.
+func checkUTF8(name string, data []byte) error {
+	utf16 := bytes.HasPrefix(data, []byte{0xfe, 0xff}) || bytes.HasPrefix(data, []byte{0xff, 0xfe})
+	if utf16 || utf8.Valid(data) {
+		return nil
+	}
+	line, start := 1, 0
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && size <= 1 {
+			col := utf8.RuneCount(data[start:i]) + 1
+			return &Error{Pos: Position{File: name, Line: line, Column: col},
+				Msg: fmt.Sprintf("invalid UTF-8 byte 0x%02x; the file must be UTF-8 text", data[i])}
+		}
+		if r == '\n' {
+			line, start = line+1, i+size
+		}
+		i += size
+	}
+	return nil
 }
 
 // SyntaxError turns a yaml error into an [*Error] at the line and column
