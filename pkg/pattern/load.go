@@ -127,11 +127,36 @@ func validID(id string) bool {
 func parseScope(d *decoder, n *yaml.Node, p string) Scope {
 	var s Scope
 	d.Fields(n, p, map[string]func(*yaml.Node){
-		"tools":  func(v *yaml.Node) { s.Tools = d.Strings(v, p+".tools") },
-		"goals":  func(v *yaml.Node) { s.Goals = d.Strings(v, p+".goals") },
-		"stacks": func(v *yaml.Node) { s.Stacks = d.Strings(v, p+".stacks") },
+		"tools": func(v *yaml.Node) { s.Tools = d.Strings(v, p+".tools") },
+		"goals": func(v *yaml.Node) { s.Goals = d.Strings(v, p+".goals") },
+		"stacks": func(v *yaml.Node) {
+			s.Stacks = d.Strings(v, p+".stacks")
+			checkStackGlobs(d, v, p+".stacks")
+		},
 	})
 	return s
+}
+
+// checkStackGlobs reports stack rules with a malformed glob: such a rule
+// would silently include or exclude no stack at all.
+func checkStackGlobs(d *decoder, n *yaml.Node, p string) {
+	items := []*yaml.Node{n}
+	if n.Kind == yaml.SequenceNode {
+		items = n.Content
+	}
+	for i, c := range items {
+		if c.Kind != yaml.ScalarNode || strings.HasPrefix(c.Value, "=") {
+			continue
+		}
+		_, err := path.Match(strings.TrimPrefix(c.Value, "!"), "")
+		if err != nil {
+			at := p
+			if n.Kind == yaml.SequenceNode {
+				at = fmt.Sprintf("%s[%d]", p, i)
+			}
+			d.Errorf(c, at, "invalid glob %q: %v", c.Value, err)
+		}
+	}
 }
 
 func parseMatch(d *decoder, n *yaml.Node, p string) Match {

@@ -66,6 +66,10 @@ func TestParse_errorsCarryPositions(t *testing.T) {
 			`patterns[0].category: unknown category "stat" (did you mean "state"?)`,
 			`testdata/invalid-many.yaml:9:5: patterns[1]: missing required key "id"`,
 		}},
+		{"invalid-stack-glob.yaml", []string{
+			`testdata/invalid-stack-glob.yaml:7:26: patterns[0].when.stacks[1]: invalid glob "![sandbox": ` +
+				`syntax error in pattern`,
+		}},
 		{"invalid-unknown-fixer.yaml", []string{
 			`testdata/invalid-unknown-fixer.yaml:9:14: a.fixes: unknown fixer "test.unlok" ` +
 				`(did you mean "test.unlock"?)`,
