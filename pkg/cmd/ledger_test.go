@@ -166,6 +166,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"stats", "--format", "yaml"}, "--format"},
 		{[]string{"stats", "--since", "last tuesday"}, "--since"},
 		{[]string{"stats", "--minutes-per-intervention", "0"}, "must be positive"},
+		{[]string{"stats", "--minutes-per-intervention", "NaN"}, "must be positive"},
+		{[]string{"stats", "--minutes-per-intervention", "+Inf"}, "must be positive"},
 		{[]string{"stats", "--ledger", "gs://x"}, "unknown scheme"},
 		{[]string{"fixers", "terraform.unlock"}, `did you mean "terraform.force-unlock"?`},
 		{[]string{"fixers", "a", "b"}, "accepts at most 1 arg"},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -65,7 +66,7 @@ func runStats(c *cobra.Command, env *Env, f *statsFlags) error {
 	if err != nil {
 		return &usageError{msg: "--since: " + err.Error(), example: c.Example}
 	}
-	if f.minutes <= 0 {
+	if !(f.minutes > 0) || math.IsInf(f.minutes, 1) { // also rejects NaN
 		return &usageError{msg: "--minutes-per-intervention must be positive", example: c.Example}
 	}
 	filter := ledger.Filter{Since: since, Repo: f.repo, Stack: f.stack, Pattern: f.pattern}
@@ -124,6 +125,9 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 	for suffix, unit := range map[string]time.Duration{"d": 24 * time.Hour, "w": 7 * 24 * time.Hour} {
 		if n, ok := strings.CutSuffix(s, suffix); ok {
 			if v, err := strconv.Atoi(n); err == nil && v >= 0 {
+				if int64(v) > math.MaxInt64/int64(unit) {
+					return time.Time{}, nil // further back than a Duration reaches: no limit
+				}
 				return now.Add(-time.Duration(v) * unit), nil
 			}
 		}

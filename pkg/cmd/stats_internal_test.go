@@ -19,6 +19,8 @@ func TestParseSince(t *testing.T) {
 		{in: "30d", want: now.AddDate(0, 0, -30)},
 		{in: "2w", want: now.AddDate(0, 0, -14)},
 		{in: "12h", want: now.Add(-12 * time.Hour)},
+		{in: "200000d"}, // too far back for a Duration: no limit rather than a date in the future
+		{in: "9999999999999w"},
 		{in: "-3d", wantErr: true},
 		{in: "soon", wantErr: true},
 	}
