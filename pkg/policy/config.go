@@ -87,8 +87,11 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 	d := &strictyaml.Decoder{File: name}
 	version := 0
 	d.Fields(root, "", map[string]func(*yaml.Node){
-		"version":      func(n *yaml.Node) { version = d.Int(n, "version") },
-		"production":   func(n *yaml.Node) { c.Production = d.Strings(n, "production") },
+		"version": func(n *yaml.Node) { version = d.Int(n, "version") },
+		"production": func(n *yaml.Node) {
+			c.Production = d.Strings(n, "production")
+			checkGlobs(d, n, "production")
+		},
 		"environments": func(n *yaml.Node) { c.Environments = parseEnvs(d, n) },
 		"allow":        func(n *yaml.Node) { c.Allow = parseAllows(d, n) },
 		"disable":      func(n *yaml.Node) { parseDisable(d, n, c) },
@@ -116,12 +119,35 @@ func parseEnvs(d *strictyaml.Decoder, n *yaml.Node) []EnvRule {
 		k, v := n.Content[i], n.Content[i+1]
 		p := "environments." + k.Value
 		r := EnvRule{Match: k.Value, Pos: d.Pos(k)}
+		checkGlobs(d, k, p)
 		d.Fields(v, p, map[string]func(*yaml.Node){
 			"allow": func(a *yaml.Node) { r.Allow = parseClasses(d, a, p+".allow") },
 		})
 		out = append(out, r)
 	}
 	return out
+}
+
+// checkGlobs reports globs that path.Match cannot parse. Such a glob
+// matches nothing, so a production entry would silently let every
+// environment count as non-production.
+func checkGlobs(d *strictyaml.Decoder, n *yaml.Node, p string) {
+	items := []*yaml.Node{n}
+	if n.Kind == yaml.SequenceNode {
+		items = n.Content
+	}
+	for i, c := range items {
+		if c.Kind != yaml.ScalarNode {
+			continue
+		}
+		if _, err := path.Match(c.Value, ""); err != nil {
+			at := p
+			if n.Kind == yaml.SequenceNode {
+				at = fmt.Sprintf("%s[%d]", p, i)
+			}
+			d.Errorf(c, at, "invalid glob %q: %v", c.Value, err)
+		}
+	}
 }
 
 func parseClasses(d *strictyaml.Decoder, n *yaml.Node, p string) []fixer.Safety {
@@ -152,8 +178,11 @@ func parseAllows(d *strictyaml.Decoder, n *yaml.Node) []AllowRule {
 		r := AllowRule{Pos: d.Pos(e)}
 		d.Fields(e, p, map[string]func(*yaml.Node){
 			"pattern": func(v *yaml.Node) { r.Pattern = d.Str(v, p+".pattern") },
-			"stack":   func(v *yaml.Node) { r.Stack = d.Str(v, p+".stack") },
-			"fixer":   func(v *yaml.Node) { r.Fixer = d.Str(v, p+".fixer") },
+			"stack": func(v *yaml.Node) {
+				r.Stack = d.Str(v, p+".stack")
+				checkGlobs(d, v, p+".stack")
+			},
+			"fixer": func(v *yaml.Node) { r.Fixer = d.Str(v, p+".fixer") },
 		})
 		if r.Pattern == "" && r.Stack == "" && r.Fixer == "" && e.Kind == yaml.MappingNode {
 			d.Errorf(e, p, "an allow needs at least one of pattern, stack or fixer")

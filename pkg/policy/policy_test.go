@@ -110,20 +110,26 @@ func TestParseConfig_errors(t *testing.T) {
 	_, err := policy.ParseConfig("c.yaml", []byte(`version: 1
 environments:
   prod: {allow: [safe, reckless]}
+  "stag[": {allow: [safe]}
 allow:
   - {}
+  - {stack: "sandbox/[", fixer: aws.empty-bucket}
 budgets: {attempts: -1, tme: 5m}
 trust_forks: maybe
+production: ["prod*", "[live"]
 `))
 	if err == nil {
 		t.Fatal("ParseConfig = nil error")
 	}
 	for _, want := range []string{
 		`c.yaml:3:24: environments.prod.allow: unknown safety class "reckless"`,
-		`c.yaml:5:5: allow[0]: an allow needs at least one of pattern, stack or fixer`,
-		`c.yaml:6:25: budgets: unknown key "tme" (did you mean "time"?)`,
-		`c.yaml:6:21: budgets.attempts: must not be negative`,
-		`c.yaml:7:14: trust_forks: expected true or false, got "maybe"`,
+		`c.yaml:6:5: allow[0]: an allow needs at least one of pattern, stack or fixer`,
+		`c.yaml:8:25: budgets: unknown key "tme" (did you mean "time"?)`,
+		`c.yaml:8:21: budgets.attempts: must not be negative`,
+		`c.yaml:9:14: trust_forks: expected true or false, got "maybe"`,
+		`c.yaml:4:3: environments.stag[: invalid glob "stag[": syntax error in pattern`,
+		`c.yaml:7:13: allow[1].stack: invalid glob "sandbox/[": syntax error in pattern`,
+		`c.yaml:10:23: production[1]: invalid glob "[live": syntax error in pattern`,
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)
