@@ -84,9 +84,10 @@ func newAWSWorldAt(t *testing.T, endpoint string) *awsWorld {
 			t.Fatal(err)
 		}
 	}
+	// The SDK's default retries stay on, as in a real job: self-heal's
+	// calls survive a connection that moto's server drops mid-response.
 	env := append(harness.TerraformEnv(t, endpoint),
-		"AWS_DEFAULT_REGION=us-east-1", "AWS_PAGER=", "AWS_MAX_ATTEMPTS=1",
-		"HOME="+t.TempDir())
+		"AWS_DEFAULT_REGION=us-east-1", "AWS_PAGER=", "HOME="+t.TempDir())
 	cfg := aws.Config{
 		Region:       "us-east-1",
 		Credentials:  credentials.NewStaticCredentialsProvider("testing", "testing", ""),
