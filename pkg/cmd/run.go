@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"github.com/self-heal/self-heal/pkg/policy"
 	"github.com/self-heal/self-heal/pkg/redact"
 	"github.com/self-heal/self-heal/pkg/report"
+	"github.com/self-heal/self-heal/pkg/strictyaml"
 )
 
 type runFlags struct {
@@ -143,8 +145,10 @@ func buildEngine(env *Env, f *runFlags, dir string, sigs <-chan os.Signal, obser
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := checkConfigFixers(env, cfg); err != nil {
+		return nil, nil, err
+	}
 	f.applyBudgets(cfg.Budgets)
-	warnUnknownFixers(env, cfg)
 	// Fixers report their progress (polls, deletions) at Info.
 	level := slog.LevelInfo
 	if f.verbose {
@@ -203,23 +207,21 @@ func absFrom(base, p string) string {
 	return filepath.Join(base, p)
 }
 
-// warnUnknownFixers names fixers in the configuration that do not exist:
-// a misspelt name would silently leave the real fixer on.
-func warnUnknownFixers(env *Env, cfg *policy.Config) {
-	names := append([]string(nil), cfg.DisabledFixers...)
-	for _, a := range cfg.Allow {
-		if a.Fixer != "" {
-			names = append(names, a.Fixer)
-		}
-	}
-	for _, n := range names {
-		if _, ok := env.Registry.Lookup(n); ok {
+// checkConfigFixers rejects fixers in the configuration that do not
+// exist: a misspelt name under disable would leave the real fixer on, and
+// one under allow would allow nothing.
+func checkConfigFixers(env *Env, cfg *policy.Config) error {
+	var errs []error
+	for _, r := range cfg.FixerRefs {
+		if _, ok := env.Registry.Lookup(r.Name); ok {
 			continue
 		}
 		hint := ""
-		if s := env.Registry.Suggest(n); s != "" {
+		if s := env.Registry.Suggest(r.Name); s != "" {
 			hint = fmt.Sprintf(" (did you mean %q?)", s)
 		}
-		fmt.Fprintf(env.Stderr, "self-heal: warning: %s: unknown fixer %q%s\n", policy.ConfigPath, n, hint)
+		errs = append(errs, &strictyaml.Error{Pos: r.Pos, Path: r.Path,
+			Msg: fmt.Sprintf("unknown fixer %q%s; `self-heal fixers` lists them", r.Name, hint)})
 	}
+	return errors.Join(errs...)
 }

@@ -37,6 +37,17 @@ type Config struct {
 	TrustForksPos strictyaml.Position
 	// Ledger is where runs are recorded (a directory or s3:// URL).
 	Ledger string
+	// FixerRefs are the fixers the file names (disable.fixers and
+	// allow[].fixer), with their places, for checking against the
+	// registry.
+	FixerRefs []FixerRef
+}
+
+// FixerRef is a fixer named in the configuration.
+type FixerRef struct {
+	Name string
+	Path string // field path, such as disable.fixers[1]
+	Pos  strictyaml.Position
 }
 
 // EnvRule allows safety classes in environments matching Match.
@@ -93,9 +104,13 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 			checkGlobs(d, n, "production")
 		},
 		"environments": func(n *yaml.Node) { c.Environments = parseEnvs(d, n) },
-		"allow":        func(n *yaml.Node) { c.Allow = parseAllows(d, n) },
-		"disable":      func(n *yaml.Node) { parseDisable(d, n, c) },
-		"budgets":      func(n *yaml.Node) { c.Budgets = parseBudgets(d, n) },
+		"allow": func(n *yaml.Node) {
+			var refs []FixerRef
+			c.Allow, refs = parseAllows(d, n)
+			c.FixerRefs = append(c.FixerRefs, refs...)
+		},
+		"disable": func(n *yaml.Node) { parseDisable(d, n, c) },
+		"budgets": func(n *yaml.Node) { c.Budgets = parseBudgets(d, n) },
 		"trust_forks": func(n *yaml.Node) {
 			c.TrustForks = d.Bool(n, "trust_forks")
 			c.TrustForksPos = d.Pos(n)
@@ -167,12 +182,11 @@ func parseClasses(d *strictyaml.Decoder, n *yaml.Node, p string) []fixer.Safety 
 	return out
 }
 
-func parseAllows(d *strictyaml.Decoder, n *yaml.Node) []AllowRule {
+func parseAllows(d *strictyaml.Decoder, n *yaml.Node) (out []AllowRule, refs []FixerRef) {
 	if n.Kind != yaml.SequenceNode {
 		d.Errorf(n, "allow", "expected a list of {pattern, stack, fixer}, got %s", strictyaml.KindName(n))
-		return nil
+		return nil, nil
 	}
-	var out []AllowRule
 	for i, e := range n.Content {
 		p := fmt.Sprintf("allow[%d]", i)
 		r := AllowRule{Pos: d.Pos(e)}
@@ -182,19 +196,38 @@ func parseAllows(d *strictyaml.Decoder, n *yaml.Node) []AllowRule {
 				r.Stack = d.Str(v, p+".stack")
 				checkGlobs(d, v, p+".stack")
 			},
-			"fixer": func(v *yaml.Node) { r.Fixer = d.Str(v, p+".fixer") },
+			"fixer": func(v *yaml.Node) {
+				r.Fixer = d.Str(v, p+".fixer")
+				refs = append(refs, FixerRef{Name: r.Fixer, Path: p + ".fixer", Pos: d.Pos(v)})
+			},
 		})
 		if r.Pattern == "" && r.Stack == "" && r.Fixer == "" && e.Kind == yaml.MappingNode {
 			d.Errorf(e, p, "an allow needs at least one of pattern, stack or fixer")
 		}
 		out = append(out, r)
 	}
-	return out
+	return out, refs
 }
 
 func parseDisable(d *strictyaml.Decoder, n *yaml.Node, c *Config) {
 	d.Fields(n, "disable", map[string]func(*yaml.Node){
-		"fixers":   func(v *yaml.Node) { c.DisabledFixers = d.Strings(v, "disable.fixers") },
+		"fixers": func(v *yaml.Node) {
+			c.DisabledFixers = d.Strings(v, "disable.fixers")
+			items := []*yaml.Node{v}
+			if v.Kind == yaml.SequenceNode {
+				items = v.Content
+			}
+			for i, e := range items {
+				if i >= len(c.DisabledFixers) {
+					break
+				}
+				path := "disable.fixers"
+				if v.Kind == yaml.SequenceNode {
+					path = fmt.Sprintf("disable.fixers[%d]", i)
+				}
+				c.FixerRefs = append(c.FixerRefs, FixerRef{Name: c.DisabledFixers[i], Path: path, Pos: d.Pos(e)})
+			}
+		},
 		"patterns": func(v *yaml.Node) { c.DisabledPatterns = d.Strings(v, "disable.patterns") },
 	})
 }
