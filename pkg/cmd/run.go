@@ -7,11 +7,13 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/self-heal/self-heal/pkg/heal"
+	"github.com/self-heal/self-heal/pkg/ledger"
 	"github.com/self-heal/self-heal/pkg/policy"
 	"github.com/self-heal/self-heal/pkg/redact"
 	"github.com/self-heal/self-heal/pkg/report"
@@ -76,6 +78,10 @@ func runRun(c *cobra.Command, env *Env, f *runFlags, args []string) (err error) 
 		return withCode(ExitCannotRun, &usageError{
 			msg: "run needs a command after --", example: c.Example})
 	}
+	if strings.TrimSpace(args[0]) == "" {
+		return withCode(ExitCannotRun, &usageError{
+			msg: "the command after -- is empty", example: c.Example})
+	}
 	if f.maxAttempts < 0 {
 		return withCode(ExitCannotRun, &usageError{
 			msg: "--max-attempts must not be negative", example: c.Example})
@@ -83,6 +89,16 @@ func runRun(c *cobra.Command, env *Env, f *runFlags, args []string) (err error) 
 	if f.timeout < 0 || f.fixTimeout < 0 {
 		return withCode(ExitCannotRun, &usageError{
 			msg: "--timeout and --fix-timeout must not be negative (0 means no limit)", example: c.Example})
+	}
+	if u := ledgerURL(env, f.ledger.url); u != ledgerOff {
+		if err := ledger.CheckURL(u); err != nil {
+			source := "--ledger"
+			if f.ledger.url == "" {
+				source = "$" + LedgerEnv
+			}
+			return withCode(ExitCannotRun, &usageError{
+				msg: fmt.Sprintf("%s %q: %v", source, u, err), example: c.Example})
+		}
 	}
 	dir := env.Dir
 	if f.workDir != "" {

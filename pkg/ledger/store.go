@@ -51,15 +51,12 @@ const DefaultDir = ".self-heal/ledger"
 // from dir). environ is the job's environment, in os.Environ form; the S3
 // store takes its credentials, region and endpoint from it.
 func Open(ctx context.Context, url, dir string, environ []string) (Store, error) {
-	switch {
-	case strings.HasPrefix(url, "s3://"):
+	if err := CheckURL(url); err != nil {
+		return nil, fmt.Errorf("open ledger %q: %w", url, err)
+	}
+	if strings.HasPrefix(url, "s3://") {
 		bucket, prefix, _ := strings.Cut(strings.TrimPrefix(url, "s3://"), "/")
-		if bucket == "" {
-			return nil, fmt.Errorf("open ledger %q: no bucket named", url)
-		}
 		return NewS3(ctx, bucket, prefix, environ)
-	case strings.Contains(url, "://") && !strings.HasPrefix(url, "file://"):
-		return nil, fmt.Errorf("open ledger %q: unknown scheme; use a directory or s3://bucket/prefix", url)
 	}
 	path := strings.TrimPrefix(url, "file://")
 	if path == "" {
@@ -69,6 +66,20 @@ func Open(ctx context.Context, url, dir string, environ []string) (Store, error)
 		path = filepath.Join(dir, path)
 	}
 	return NewLocal(path), nil
+}
+
+// CheckURL reports whether url has a form Open accepts, without opening
+// anything: a directory, file://PATH, or s3://bucket[/prefix].
+func CheckURL(url string) error {
+	switch {
+	case strings.HasPrefix(url, "s3://"):
+		if bucket, _, _ := strings.Cut(strings.TrimPrefix(url, "s3://"), "/"); bucket == "" {
+			return errors.New("no bucket named")
+		}
+	case strings.Contains(url, "://") && !strings.HasPrefix(url, "file://"):
+		return errors.New("unknown scheme; use a directory or s3://bucket/prefix")
+	}
+	return nil
 }
 
 // Encode writes a record as one line of JSON.
