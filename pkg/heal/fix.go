@@ -145,10 +145,12 @@ func (l *loop) apply(ctx context.Context, fx fixer.Fixer, req fixer.Request, dec
 		l.e.statusf("%s failed: %v", fx.Name(), err)
 		return res, err
 	}
+	said := false // a note that says already that nothing changed
 	for _, n := range res.Notes {
 		l.e.statusf("%s: %s", fx.Name(), n)
+		said = said || strings.HasPrefix(n, "changed nothing")
 	}
-	if len(res.Changed) == 0 && !res.Settled {
+	if len(res.Changed) == 0 && !res.Settled && !said {
 		l.e.statusf("%s: changed nothing", fx.Name())
 	}
 	for _, c := range res.Changed {

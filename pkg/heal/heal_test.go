@@ -51,7 +51,10 @@ func (f *fileFixer) Apply(_ context.Context, req fixer.Request) (fixer.Result, e
 	if f.hangs {
 		select {} // ignores its context, as a stuck SDK call would
 	}
-	if f.noop || f.retry {
+	if f.retry {
+		return fixer.Result{Notes: []string{"changed nothing: the step is re-run"}}, nil
+	}
+	if f.noop {
 		return fixer.Result{}, nil
 	}
 	p := filepath.Join(req.Step.Dir, req.Values["file"])
@@ -174,6 +177,12 @@ func TestEngine_Run_settledWaitSkipsBackOff(t *testing.T) {
 			}
 			if tt.fixer.settles && strings.Contains(h.status.String(), "changed nothing") {
 				t.Errorf("a settled wait was reported as changing nothing:\n%s", h.status.String())
+			}
+			// A note that says nothing changed is not repeated by a line
+			// of the engine's own.
+			if n := strings.Count(h.status.String(), "test.fix: changed nothing"); tt.fixer.retry && n != len(tt.wantSleeps) {
+				t.Errorf("%d lines say the retry changed nothing, want one per attempt (%d):\n%s",
+					n, len(tt.wantSleeps), h.status.String())
 			}
 		})
 	}
