@@ -84,8 +84,9 @@ func newPatternsLintCmd(env *Env) *cobra.Command {
 	return &cobra.Command{
 		Use:   "lint [PATH...]",
 		Short: "Check pattern files: schema, regexes, fixers, scope and overlaps",
-		Long: "Reports schema and regex errors with file:line:col, unknown fixers, patterns that can\n" +
-			"never match in their scope, and examples that two patterns both match.\n\n" +
+		Long: "Reports schema and regex errors with file:line:col, unknown fixers, fixer inputs that\n" +
+			"nothing supplies, patterns that can never match in their scope, and examples that two\n" +
+			"patterns both match.\n\n" +
 			"Exit status: 0 clean (warnings allowed), 1 problems found, 2 on error.",
 		Example: "self-heal patterns lint .self-heal/patterns",
 		RunE: func(_ *cobra.Command, args []string) error {

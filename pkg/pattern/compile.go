@@ -197,8 +197,12 @@ func resolveFix(p *Pattern, f *Fix, reg *fixer.Registry) error {
 	}
 	var errs []error
 	known := map[string]fixer.Input{}
+	f.Needs = nil
 	for _, in := range fx.Inputs() {
 		known[in.Name] = in
+		if _, set := f.With[in.Name]; in.Required && in.Default == "" && !set {
+			f.Needs = append(f.Needs, in.Name)
+		}
 	}
 	for k := range f.With {
 		if _, ok := known[k]; !ok {

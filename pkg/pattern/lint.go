@@ -2,6 +2,7 @@ package pattern
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -38,6 +39,7 @@ func (s *Set) Lint(scan ScanFunc) []Finding {
 	for _, p := range s.Patterns {
 		out = append(out, lintScope(p)...)
 		out = append(out, lintConds(p)...)
+		out = append(out, lintInputs(p)...)
 		if hasRegex(p) && !prefiltered(p) {
 			out = append(out, Finding{Pos: p.Pos, Pattern: p.ID, Warning: true, Msg: "no required " +
 				"condition has a literal of 3 bytes or more, so its regexes run on every failure " +
@@ -64,6 +66,23 @@ func lintScope(p *Pattern) []Finding {
 	if len(p.When.Stacks) > 0 && !stackAdmitsAny(p.When.Stacks) {
 		out = append(out, Finding{Pos: p.Pos, Pattern: p.ID,
 			Msg: "when.stacks excludes every stack; the pattern can never match"})
+	}
+	return out
+}
+
+// lintInputs finds a fixer input that nothing supplies: required, without
+// a default, not set by `with`, and not a capture of the pattern. The
+// fixer would refuse every time for want of it.
+func lintInputs(p *Pattern) []Finding {
+	var out []Finding
+	for _, f := range p.Fixes {
+		for _, name := range f.Needs {
+			if !slices.ContainsFunc(p.Capture, func(c Capture) bool { return c.Name == name }) {
+				out = append(out, Finding{Pos: f.Pos, Pattern: p.ID, Msg: fmt.Sprintf(
+					"fixes: %s needs input %q, which neither its `with` nor a capture of the pattern supplies; "+
+						"the fixer would refuse every time", f.Use, name)})
+			}
+		}
 	}
 	return out
 }

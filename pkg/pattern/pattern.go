@@ -117,6 +117,9 @@ type Fix struct {
 	Pos  Position
 	// RetryOnly is set when the fixer only re-runs the step.
 	RetryOnly bool
+	// Needs lists the fixer's required inputs that have no default and
+	// that With does not set: a capture of the pattern must supply them.
+	Needs []string
 }
 
 // Retry is a pattern's back-off policy.

@@ -15,13 +15,18 @@ import (
 )
 
 // stubFixer is a registered fixer for loading tests; it is never run.
-type stubFixer struct{ name string }
+// With need set, it has a required input of that name.
+type stubFixer struct{ name, need string }
 
 func (s stubFixer) Name() string         { return s.name }
 func (s stubFixer) Safety() fixer.Safety { return fixer.Disruptive }
 func (s stubFixer) Describe() string     { return "test fixer" }
 func (s stubFixer) Inputs() []fixer.Input {
-	return []fixer.Input{{Name: "max_age", Type: fixer.Duration}}
+	in := []fixer.Input{{Name: "max_age", Type: fixer.Duration}}
+	if s.need != "" {
+		in = append(in, fixer.Input{Name: s.need, Type: fixer.String, Required: true})
+	}
+	return in
 }
 func (s stubFixer) Check(context.Context, fixer.Request) (fixer.Plan, error) {
 	return fixer.Plan{}, nil
@@ -33,7 +38,8 @@ func (s stubFixer) Apply(context.Context, fixer.Request) (fixer.Result, error) {
 func testRegistry(t *testing.T) *fixer.Registry {
 	t.Helper()
 	reg := &fixer.Registry{}
-	reg.MustRegister(stubFixer{"test.unlock"}, "_test_unlock")
+	reg.MustRegister(stubFixer{name: "test.unlock"}, "_test_unlock")
+	reg.MustRegister(stubFixer{name: "test.release", need: "lock_id"})
 	return reg
 }
 
