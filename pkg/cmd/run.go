@@ -74,39 +74,9 @@ func newRunCmd(env *Env) *cobra.Command {
 }
 
 func runRun(c *cobra.Command, env *Env, f *runFlags, args []string) (err error) {
-	if len(args) == 0 {
-		return withCode(ExitCannotRun, &usageError{
-			msg: "run needs a command after --", example: c.Example})
-	}
-	if strings.TrimSpace(args[0]) == "" {
-		return withCode(ExitCannotRun, &usageError{
-			msg: "the command after -- is empty", example: c.Example})
-	}
-	if f.maxAttempts < 0 {
-		return withCode(ExitCannotRun, &usageError{
-			msg: "--max-attempts must not be negative", example: c.Example})
-	}
-	if f.timeout < 0 || f.fixTimeout < 0 {
-		return withCode(ExitCannotRun, &usageError{
-			msg: "--timeout and --fix-timeout must not be negative (0 means no limit)", example: c.Example})
-	}
-	if u := ledgerURL(env, f.ledger.url); u != ledgerOff {
-		if err := ledger.CheckURL(u); err != nil {
-			source := "--ledger"
-			if f.ledger.url == "" {
-				source = "$" + LedgerEnv
-			}
-			return withCode(ExitCannotRun, &usageError{
-				msg: fmt.Sprintf("%s %q: %v", source, u, err), example: c.Example})
-		}
-	}
-	dir := env.Dir
-	if f.workDir != "" {
-		dir = absFrom(env.Dir, f.workDir)
-		if info, err := os.Stat(dir); err != nil || !info.IsDir() {
-			return withCode(ExitCannotRun, &usageError{
-				msg: fmt.Sprintf("--working-directory %s is not a directory", f.workDir), example: c.Example})
-		}
+	dir, msg := f.check(env, args)
+	if msg != "" {
+		return withCode(ExitCannotRun, &usageError{msg: msg, example: c.Example})
 	}
 	var sigs <-chan os.Signal
 	if env.Notify != nil {
@@ -144,6 +114,38 @@ func runRun(c *cobra.Command, env *Env, f *runFlags, args []string) (err error) 
 	publishRun(c.Context(), env, &f.publish, run, red)
 	recordRun(c.Context(), env, &f.ledger, run, red)
 	return withCode(run.ExitCode, nil)
+}
+
+// check validates the command and the flags before anything runs, and
+// returns the step's directory, or what is wrong.
+func (f *runFlags) check(env *Env, args []string) (dir, problem string) {
+	switch {
+	case len(args) == 0:
+		return "", "run needs a command after --"
+	case strings.TrimSpace(args[0]) == "":
+		return "", "the command after -- is empty"
+	case f.maxAttempts < 0:
+		return "", "--max-attempts must not be negative"
+	case f.timeout < 0 || f.fixTimeout < 0:
+		return "", "--timeout and --fix-timeout must not be negative (0 means no limit)"
+	}
+	if u := ledgerURL(env, f.ledger.url); u != ledgerOff {
+		if err := ledger.CheckURL(u); err != nil {
+			source := "--ledger"
+			if f.ledger.url == "" {
+				source = "$" + LedgerEnv
+			}
+			return "", fmt.Sprintf("%s %q: %v", source, u, err)
+		}
+	}
+	dir = env.Dir
+	if f.workDir != "" {
+		dir = absFrom(env.Dir, f.workDir)
+		if info, err := os.Stat(dir); err != nil || !info.IsDir() {
+			return "", fmt.Sprintf("--working-directory %s is not a directory", f.workDir)
+		}
+	}
+	return dir, ""
 }
 
 // buildEngine loads patterns and policy and wires the engine.
