@@ -57,9 +57,13 @@ func (s *Set) Lint(scan ScanFunc) []Finding {
 
 func lintScope(p *Pattern) []Finding {
 	var out []Finding
-	for _, t := range p.When.Tools {
+	for i, t := range p.When.Tools {
 		if !contains(Tools, t) {
-			out = append(out, Finding{Pos: p.Pos, Pattern: p.ID, Msg: fmt.Sprintf(
+			pos := p.Pos
+			if i < len(p.When.ToolsPos) {
+				pos = p.When.ToolsPos[i]
+			}
+			out = append(out, Finding{Pos: pos, Pattern: p.ID, Msg: fmt.Sprintf(
 				"when.tools: unknown tool %q%s; the pattern can never match it", t, didYouMean(t, Tools))})
 		}
 	}

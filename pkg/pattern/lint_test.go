@@ -52,3 +52,31 @@ patterns:
 		t.Errorf("lint findings (-want +got):\n%s", diff)
 	}
 }
+
+// A tool the scope names that self-heal never recognises makes a pattern
+// that can never match; lint points at the name.
+func TestSet_Lint_unknownTool(t *testing.T) {
+	t.Parallel()
+	f := mustParse(t, "p.yaml", `version: 1
+patterns:
+  - id: scoped
+    title: Scoped
+    category: state
+    when:
+      tools: [terraform, terrafrom]
+    match: {any: ["lock held"]}
+`)
+	set, err := pattern.Compile([]pattern.Layer{{Files: []*pattern.File{f}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, fd := range set.Lint(func(io.Reader) ([]string, error) { return nil, nil }) {
+		got = append(got, fd.String())
+	}
+	want := []string{`p.yaml:7:26: error: scoped: when.tools: unknown tool "terrafrom" (did you mean ` +
+		`"terraform"?); the pattern can never match it`}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("lint findings (-want +got):\n%s", diff)
+	}
+}

@@ -71,9 +71,20 @@ func hasKey(n *yaml.Node, key string) bool {
 func parsePattern(d *decoder, n *yaml.Node, p string) *Pattern {
 	pat := &Pattern{Pos: d.Pos(n), Retry: DefaultRetry}
 	d.Fields(n, p, map[string]func(*yaml.Node){
-		"id":       func(v *yaml.Node) { pat.ID = d.Str(v, p+".id") },
-		"title":    func(v *yaml.Node) { pat.Title = d.Str(v, p+".title") },
-		"category": func(v *yaml.Node) { pat.Category = d.Str(v, p+".category") },
+		"id": func(v *yaml.Node) {
+			pat.ID = d.Str(v, p+".id")
+			if pat.ID != "" && !validID(pat.ID) {
+				d.Errorf(v, p+".id", "id %q must be lower-case letters, digits and dashes", pat.ID)
+			}
+		},
+		"title": func(v *yaml.Node) { pat.Title = d.Str(v, p+".title") },
+		"category": func(v *yaml.Node) {
+			pat.Category = d.Str(v, p+".category")
+			if pat.Category != "" && !contains(Categories, pat.Category) {
+				d.Errorf(v, p+".category", "unknown category %q%s", pat.Category,
+					didYouMean(pat.Category, Categories))
+			}
+		},
 		"hint":     func(v *yaml.Node) { pat.Hint = strings.TrimSpace(d.Str(v, p+".hint")) },
 		"priority": func(v *yaml.Node) { pat.Priority = d.Int(v, p+".priority") },
 		"disabled": func(v *yaml.Node) { pat.Disabled = d.Bool(v, p+".disabled") },
@@ -96,9 +107,6 @@ func checkRequired(d *decoder, n *yaml.Node, p string, pat *Pattern) {
 		d.Errorf(n, p, "missing required key \"id\"")
 		return
 	}
-	if !validID(pat.ID) {
-		d.Errorf(n, p+".id", "id %q must be lower-case letters, digits and dashes", pat.ID)
-	}
 	if pat.Disabled {
 		return
 	}
@@ -107,12 +115,24 @@ func checkRequired(d *decoder, n *yaml.Node, p string, pat *Pattern) {
 	}
 	if pat.Category == "" {
 		d.Errorf(n, p, "missing required key \"category\"")
-	} else if !contains(Categories, pat.Category) {
-		d.Errorf(n, p+".category", "unknown category %q%s", pat.Category, didYouMean(pat.Category, Categories))
 	}
 	if len(pat.Match.Any) == 0 && len(pat.Match.All) == 0 {
 		d.Errorf(n, p, "match needs at least one entry under any or all")
 	}
+}
+
+// itemPositions returns where each string of a list, or the one string,
+// was written.
+func itemPositions(d *decoder, n *yaml.Node) []Position {
+	items := []*yaml.Node{n}
+	if n.Kind == yaml.SequenceNode {
+		items = n.Content
+	}
+	out := make([]Position, len(items))
+	for i, e := range items {
+		out[i] = d.Pos(e)
+	}
+	return out
 }
 
 func validID(id string) bool {
@@ -127,7 +147,10 @@ func validID(id string) bool {
 func parseScope(d *decoder, n *yaml.Node, p string) Scope {
 	var s Scope
 	d.Fields(n, p, map[string]func(*yaml.Node){
-		"tools": func(v *yaml.Node) { s.Tools = d.Strings(v, p+".tools") },
+		"tools": func(v *yaml.Node) {
+			s.Tools = d.Strings(v, p+".tools")
+			s.ToolsPos = itemPositions(d, v)
+		},
 		"goals": func(v *yaml.Node) { s.Goals = d.Strings(v, p+".goals") },
 		"stacks": func(v *yaml.Node) {
 			s.Stacks = d.Strings(v, p+".stacks")

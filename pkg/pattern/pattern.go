@@ -64,6 +64,9 @@ type Scope struct {
 	Tools  []string `json:"tools,omitempty" yaml:"tools,omitempty"`
 	Goals  []string `json:"goals,omitempty" yaml:"goals,omitempty"`
 	Stacks []string `json:"stacks,omitempty" yaml:"stacks,omitempty"`
+	// ToolsPos holds where each of Tools was written, when it was read
+	// from a file.
+	ToolsPos []Position `json:"-" yaml:"-"`
 }
 
 // Match is the evidence a failure must show: at least one of Any (when Any

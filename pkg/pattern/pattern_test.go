@@ -68,8 +68,8 @@ func TestParse_errorsCarryPositions(t *testing.T) {
 		{"invalid-many.yaml", []string{
 			`patterns[0].retry.attempts: expected a whole number, got "many"`,
 			`patterns[0].retry.jitter: expected a fraction from 0 to 1, got 2`,
-			`patterns[0].id: id "Bad_Id" must be lower-case letters, digits and dashes`,
-			`patterns[0].category: unknown category "stat" (did you mean "state"?)`,
+			`testdata/invalid-many.yaml:3:9: patterns[0].id: id "Bad_Id" must be lower-case letters, digits and dashes`,
+			`testdata/invalid-many.yaml:5:15: patterns[0].category: unknown category "stat" (did you mean "state"?)`,
 			`testdata/invalid-many.yaml:9:5: patterns[1]: missing required key "id"`,
 		}},
 		{"invalid-stack-glob.yaml", []string{
