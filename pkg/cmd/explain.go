@@ -180,6 +180,7 @@ func writeExplanation(env *Env, format string, ex explanation, red *redact.Redac
 	if format == "json" {
 		enc := json.NewEncoder(&b)
 		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false) // hints quote shell placeholders such as <ID>
 		if err := enc.Encode(ex); err != nil {
 			return err
 		}
