@@ -39,6 +39,9 @@ func loadPatterns(env *Env, dir string, extra []string, disabled ...string) (*pa
 		if err != nil {
 			return nil, err
 		}
+		if len(files) == 0 {
+			fmt.Fprintf(env.Stderr, "self-heal: warning: %s holds no pattern files (*.yaml, *.yml)\n", p)
+		}
 		layers = append(layers, pattern.Layer{Name: p, Files: files})
 	}
 
