@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -81,12 +82,14 @@ func newPatternsTestCmd(env *Env) *cobra.Command {
 }
 
 func newPatternsLintCmd(env *Env) *cobra.Command {
-	return &cobra.Command{
+	var all bool
+	c := &cobra.Command{
 		Use:   "lint [PATH...]",
 		Short: "Check pattern files: schema, regexes, fixers, scope and overlaps",
 		Long: "Reports schema and regex errors with file:line:col, unknown fixers, fixer inputs that\n" +
 			"nothing supplies, patterns that can never match in their scope, and examples that two\n" +
-			"patterns both match.\n\n" +
+			"patterns both match. Once there are patterns besides the built-in ones, warnings about\n" +
+			"the built-in catalogue alone are counted, not listed, unless --all.\n\n" +
 			"Exit status: 0 clean (warnings allowed), 1 problems found, 2 on error.",
 		Example: "self-heal patterns lint .self-heal/patterns",
 		RunE: func(_ *cobra.Command, args []string) error {
@@ -106,11 +109,24 @@ func newPatternsLintCmd(env *Env) *cobra.Command {
 				fmt.Fprintln(env.Stdout, p)
 			}
 			errs := len(problems)
-			for _, f := range set.Lint(scanLines(set)) {
+			findings := set.Lint(scanLines(set))
+			// Warnings about the catalogue alone are not the user's to act
+			// on once they have patterns of their own.
+			hide := !all && slices.ContainsFunc(set.Patterns, func(p *pattern.Pattern) bool { return !p.Builtin })
+			hidden := 0
+			for _, f := range findings {
+				if hide && f.Warning && f.Builtin {
+					hidden++
+					continue
+				}
 				fmt.Fprintln(env.Stdout, f)
 				if !f.Warning {
 					errs++
 				}
+			}
+			if hidden > 0 {
+				fmt.Fprintf(env.Stderr, "self-heal: %d warnings about the built-in catalogue alone not shown; "+
+					"--all shows them\n", hidden)
 			}
 			if errs > 0 {
 				return withCode(ExitNoMatch, nil)
@@ -119,6 +135,8 @@ func newPatternsLintCmd(env *Env) *cobra.Command {
 			return nil
 		},
 	}
+	c.Flags().BoolVar(&all, "all", false, "also list warnings about the built-in catalogue alone")
+	return c
 }
 
 // schemaProblems validates the repository's and the named files against

@@ -14,8 +14,10 @@ type Finding struct {
 	Msg     string
 	// Warning findings do not fail lint.
 	Warning bool
-	// Builtin is set for findings about the built-in catalogue.
+	// Builtin is set for findings about the built-in catalogue alone.
 	Builtin bool
+	// Involves lists the other patterns the finding is about, if any.
+	Involves []string
 }
 
 // String formats the finding as file:line:col: id: message.
@@ -48,11 +50,15 @@ func (s *Set) Lint(scan ScanFunc) []Finding {
 	}
 	out = append(out, s.lintOverlaps(scan)...)
 	for i := range out {
-		if p := s.Lookup(out[i].Pattern); p != nil && p.Builtin {
-			out[i].Builtin = true
-		}
+		out[i].Builtin = s.builtin(out[i].Pattern) && !slices.ContainsFunc(out[i].Involves,
+			func(id string) bool { return !s.builtin(id) })
 	}
 	return out
+}
+
+func (s *Set) builtin(id string) bool {
+	p := s.Lookup(id)
+	return p != nil && p.Builtin
 }
 
 func lintScope(p *Pattern) []Finding {
@@ -188,8 +194,9 @@ func (s *Set) lintOverlaps(scan ScanFunc) []Finding {
 					continue
 				}
 				seen[key] = true
-				out = append(out, Finding{Pos: p.Pos, Pattern: p.ID, Warning: true, Msg: fmt.Sprintf(
-					"example %s is matched by %s, in match order (the first wins)", f, strings.Join(ids, ", "))})
+				out = append(out, Finding{Pos: p.Pos, Pattern: p.ID, Warning: true, Involves: ids,
+					Msg: fmt.Sprintf("example %s is matched by %s, in match order (the first wins)",
+						f, strings.Join(ids, ", "))})
 			}
 		}
 	}
