@@ -5,8 +5,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"regexp/syntax"
+	"slices"
 	"sort"
 	"strings"
 
@@ -204,28 +206,24 @@ func resolveFix(p *Pattern, f *Fix, reg *fixer.Registry) error {
 			f.Needs = append(f.Needs, in.Name)
 		}
 	}
-	for k := range f.With {
-		if _, ok := known[k]; !ok {
-			errs = append(errs, &Error{Pos: f.Pos, Path: p.ID + ".fixes." + f.Use + ".with",
-				Msg: fmt.Sprintf("fixer %s has no input %q%s", f.Use, k, didYouMean(k, keys(known)))})
+	at := func(k string) Position {
+		if pos, ok := f.WithPos[k]; ok {
+			return pos
 		}
+		return f.Pos
 	}
-	if err := fixer.Validate(withOnly(fx.Inputs(), f.With), f.With); err != nil {
-		errs = append(errs, &Error{Pos: f.Pos, Path: p.ID + ".fixes." + f.Use + ".with", Msg: err.Error()})
+	path := p.ID + ".fixes." + f.Use + ".with"
+	for _, k := range slices.Sorted(maps.Keys(f.With)) {
+		if _, ok := known[k]; !ok {
+			errs = append(errs, &Error{Pos: at(k), Path: path + "." + k,
+				Msg: fmt.Sprintf("fixer %s has no input %q%s", f.Use, k, didYouMean(k, keys(known)))})
+			continue
+		}
+		if err := fixer.Validate([]fixer.Input{known[k]}, fixer.Values{k: f.With[k]}); err != nil {
+			errs = append(errs, &Error{Pos: at(k), Path: path + "." + k, Msg: err.Error()})
+		}
 	}
 	return errors.Join(errs...)
-}
-
-// withOnly keeps the inputs set in with, so that values a capture
-// supplies at run time are not required at load time.
-func withOnly(inputs []fixer.Input, with map[string]string) []fixer.Input {
-	var out []fixer.Input
-	for _, in := range inputs {
-		if _, ok := with[in.Name]; ok {
-			out = append(out, in)
-		}
-	}
-	return out
 }
 
 // hashPattern identifies a definition by its written form.

@@ -254,7 +254,15 @@ func parseFixes(d *decoder, n *yaml.Node, p string) []Fix {
 		}
 		d.Fields(fn, fp, map[string]func(*yaml.Node){
 			"use":  func(v *yaml.Node) { f.Use = d.Str(v, fp+".use"); f.Pos = d.Pos(v) },
-			"with": func(v *yaml.Node) { f.With = d.ScalarMap(v, fp+".with") },
+			"with": func(v *yaml.Node) {
+				f.With = d.ScalarMap(v, fp+".with")
+				if v.Kind == yaml.MappingNode {
+					f.WithPos = map[string]Position{}
+					for i := 0; i+1 < len(v.Content); i += 2 {
+						f.WithPos[v.Content[i].Value] = d.Pos(v.Content[i])
+					}
+				}
+			},
 		})
 		if f.Use == "" && fn.Kind == yaml.MappingNode {
 			d.Errorf(fn, fp, "missing required key \"use\"")

@@ -118,6 +118,8 @@ type Fix struct {
 	As   string
 	With map[string]string
 	Pos  Position
+	// WithPos holds where each key of With was written.
+	WithPos map[string]Position
 	// RetryOnly is set when the fixer only re-runs the step.
 	RetryOnly bool
 	// Needs lists the fixer's required inputs that have no default and

@@ -76,6 +76,12 @@ func TestParse_errorsCarryPositions(t *testing.T) {
 			`testdata/invalid-stack-glob.yaml:7:26: patterns[0].when.stacks[1]: invalid glob "![sandbox": ` +
 				`syntax error in pattern`,
 		}},
+		{"invalid-with.yaml", []string{
+			`testdata/invalid-with.yaml:10:31: a.fixes.test.unlock.with.max_aeg: fixer test.unlock has no ` +
+				`input "max_aeg" (did you mean "max_age"?)`,
+			`testdata/invalid-with.yaml:10:16: a.fixes.test.unlock.with.max_age: input max_age: ` +
+				`want duration, got "soon"`,
+		}},
 		{"invalid-unknown-fixer.yaml", []string{
 			`testdata/invalid-unknown-fixer.yaml:9:14: a.fixes: unknown fixer "test.unlok" ` +
 				`(did you mean "test.unlock"?)`,
