@@ -253,7 +253,7 @@ func parseFixes(d *decoder, n *yaml.Node, p string) []Fix {
 			continue
 		}
 		d.Fields(fn, fp, map[string]func(*yaml.Node){
-			"use":  func(v *yaml.Node) { f.Use = d.Str(v, fp+".use"); f.Pos = d.Pos(v) },
+			"use": func(v *yaml.Node) { f.Use = d.Str(v, fp+".use"); f.Pos = d.Pos(v) },
 			"with": func(v *yaml.Node) {
 				f.With = d.ScalarMap(v, fp+".with")
 				if v.Kind == yaml.MappingNode {
