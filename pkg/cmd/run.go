@@ -231,15 +231,15 @@ func absFrom(base, p string) string {
 func checkConfigFixers(env *Env, cfg *policy.Config) error {
 	var errs []error
 	for _, r := range cfg.FixerRefs {
-		if _, ok := env.Registry.Lookup(r.Name); ok {
+		if _, ok := env.Registry.Lookup(r.Value); ok {
 			continue
 		}
 		hint := ""
-		if s := env.Registry.Suggest(r.Name); s != "" {
+		if s := env.Registry.Suggest(r.Value); s != "" {
 			hint = fmt.Sprintf(" (did you mean %q?)", s)
 		}
 		errs = append(errs, &strictyaml.Error{Pos: r.Pos, Path: r.Path,
-			Msg: fmt.Sprintf("unknown fixer %q%s; `self-heal fixers` lists them", r.Name, hint)})
+			Msg: fmt.Sprintf("unknown fixer %q%s; `self-heal fixers` lists them", r.Value, hint)})
 	}
 	return errors.Join(errs...)
 }

@@ -180,7 +180,8 @@ func TestEngine_Run_settledWaitSkipsBackOff(t *testing.T) {
 			}
 			// A note that says nothing changed is not repeated by a line
 			// of the engine's own.
-			if n := strings.Count(h.status.String(), "test.fix: changed nothing"); tt.fixer.retry && n != len(tt.wantSleeps) {
+			n := strings.Count(h.status.String(), "test.fix: changed nothing")
+			if tt.fixer.retry && n != len(tt.wantSleeps) {
 				t.Errorf("%d lines say the retry changed nothing, want one per attempt (%d):\n%s",
 					n, len(tt.wantSleeps), h.status.String())
 			}
@@ -301,8 +302,8 @@ func TestEngine_Run_report(t *testing.T) {
 	if run.TimeToGreen <= 0 {
 		t.Errorf("TimeToGreen = %v, want > 0", run.TimeToGreen)
 	}
-	for _, line := range []string{"self-heal: attempt 1: sh -c", "recognised marker-missing", "test.fix: created marker",
-		"self-heal: healed after 2 attempts"} {
+	for _, line := range []string{"self-heal: attempt 1: sh -c", "recognised marker-missing",
+		"test.fix: created marker", "self-heal: healed after 2 attempts"} {
 		if !strings.Contains(h.status.String(), line) {
 			t.Errorf("status lacks %q:\n%s", line, h.status.String())
 		}

@@ -36,14 +36,10 @@ patterns:
       - use: test.unlock
       - use: test.release
 `)
-	set, err := pattern.Compile([]pattern.Layer{{Files: []*pattern.File{f}}}, testRegistry(t))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var got []string
-	for _, fd := range set.Lint(func(io.Reader) ([]string, error) { return nil, nil }) {
-		if strings.Contains(fd.Msg, "needs input") {
-			got = append(got, fd.String())
+	for _, fd := range lint(t, f) {
+		if strings.Contains(fd, "needs input") {
+			got = append(got, fd)
 		}
 	}
 	want := []string{`p.yaml:21:14: error: missing: fixes: test.release needs input "lock_id", which neither ` +
@@ -66,17 +62,25 @@ patterns:
       tools: [terraform, terrafrom]
     match: {any: ["lock held"]}
 `)
-	set, err := pattern.Compile([]pattern.Layer{{Files: []*pattern.File{f}}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, fd := range set.Lint(func(io.Reader) ([]string, error) { return nil, nil }) {
-		got = append(got, fd.String())
-	}
+	got := lint(t, f)
 	want := []string{`p.yaml:7:26: error: scoped: when.tools: unknown tool "terrafrom" (did you mean ` +
 		`"terraform"?); the pattern can never match it`}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("lint findings (-want +got):\n%s", diff)
 	}
+}
+
+// lint compiles f with the test registry and returns lint's findings as
+// text; examples are not read.
+func lint(t *testing.T, f *pattern.File) []string {
+	t.Helper()
+	set, err := pattern.Compile([]pattern.Layer{{Files: []*pattern.File{f}}}, testRegistry(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, fd := range set.Lint(func(io.Reader) ([]string, error) { return nil, nil }) {
+		out = append(out, fd.String())
+	}
+	return out
 }

@@ -121,20 +121,6 @@ func checkRequired(d *decoder, n *yaml.Node, p string, pat *Pattern) {
 	}
 }
 
-// itemPositions returns where each string of a list, or the one string,
-// was written.
-func itemPositions(d *decoder, n *yaml.Node) []Position {
-	items := []*yaml.Node{n}
-	if n.Kind == yaml.SequenceNode {
-		items = n.Content
-	}
-	out := make([]Position, len(items))
-	for i, e := range items {
-		out[i] = d.Pos(e)
-	}
-	return out
-}
-
 func validID(id string) bool {
 	for _, r := range id {
 		if (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '-' {
@@ -148,38 +134,26 @@ func parseScope(d *decoder, n *yaml.Node, p string) Scope {
 	var s Scope
 	d.Fields(n, p, map[string]func(*yaml.Node){
 		"tools": func(v *yaml.Node) {
-			s.Tools = d.Strings(v, p+".tools")
-			s.ToolsPos = itemPositions(d, v)
+			items := d.Items(v, p+".tools")
+			s.Tools = strictyaml.Values(items)
+			for _, it := range items {
+				s.ToolsPos = append(s.ToolsPos, it.Pos)
+			}
 		},
 		"goals": func(v *yaml.Node) { s.Goals = d.Strings(v, p+".goals") },
 		"stacks": func(v *yaml.Node) {
-			s.Stacks = d.Strings(v, p+".stacks")
-			checkStackGlobs(d, v, p+".stacks")
+			items := d.Items(v, p+".stacks")
+			for _, it := range items {
+				// A malformed glob would include or exclude no stack at
+				// all. "=name" is an exact name, "!glob" an exclusion.
+				if !strings.HasPrefix(it.Value, "=") {
+					d.Glob(it, strings.TrimPrefix(it.Value, "!"))
+				}
+			}
+			s.Stacks = strictyaml.Values(items)
 		},
 	})
 	return s
-}
-
-// checkStackGlobs reports stack rules with a malformed glob: such a rule
-// would silently include or exclude no stack at all.
-func checkStackGlobs(d *decoder, n *yaml.Node, p string) {
-	items := []*yaml.Node{n}
-	if n.Kind == yaml.SequenceNode {
-		items = n.Content
-	}
-	for i, c := range items {
-		if c.Kind != yaml.ScalarNode || strings.HasPrefix(c.Value, "=") {
-			continue
-		}
-		_, err := path.Match(strings.TrimPrefix(c.Value, "!"), "")
-		if err != nil {
-			at := p
-			if n.Kind == yaml.SequenceNode {
-				at = fmt.Sprintf("%s[%d]", p, i)
-			}
-			d.Errorf(c, at, "invalid glob %q: %v", c.Value, err)
-		}
-	}
 }
 
 func parseMatch(d *decoder, n *yaml.Node, p string) Match {

@@ -192,7 +192,8 @@ patterns:
   - {id: a, title: A, category: state, match: {any: [y]}}
 `)
 	_, err := pattern.Compile([]pattern.Layer{{Files: []*pattern.File{f}}}, nil)
-	if err == nil || !strings.Contains(err.Error(), "dup.yaml:4:5: pattern id \"a\" is already defined at dup.yaml:3:5") {
+	want := `dup.yaml:4:5: pattern id "a" is already defined at dup.yaml:3:5`
+	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("Compile error = %v, want a duplicate id with both positions", err)
 	}
 }

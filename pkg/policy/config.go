@@ -40,14 +40,7 @@ type Config struct {
 	// FixerRefs are the fixers the file names (disable.fixers and
 	// allow[].fixer), with their places, for checking against the
 	// registry.
-	FixerRefs []FixerRef
-}
-
-// FixerRef is a fixer named in the configuration.
-type FixerRef struct {
-	Name string
-	Path string // field path, such as disable.fixers[1]
-	Pos  strictyaml.Position
+	FixerRefs []strictyaml.Item
 }
 
 // EnvRule allows safety classes in environments matching Match.
@@ -100,12 +93,15 @@ func ParseConfig(name string, data []byte) (*Config, error) {
 	d.Fields(root, "", map[string]func(*yaml.Node){
 		"version": func(n *yaml.Node) { version = d.Int(n, "version") },
 		"production": func(n *yaml.Node) {
-			c.Production = d.Strings(n, "production")
-			checkGlobs(d, n, "production")
+			items := d.Items(n, "production")
+			for _, it := range items {
+				d.Glob(it, it.Value)
+			}
+			c.Production = strictyaml.Values(items)
 		},
 		"environments": func(n *yaml.Node) { c.Environments = parseEnvs(d, n) },
 		"allow": func(n *yaml.Node) {
-			var refs []FixerRef
+			var refs []strictyaml.Item
 			c.Allow, refs = parseAllows(d, n)
 			c.FixerRefs = append(c.FixerRefs, refs...)
 		},
@@ -134,35 +130,13 @@ func parseEnvs(d *strictyaml.Decoder, n *yaml.Node) []EnvRule {
 		k, v := n.Content[i], n.Content[i+1]
 		p := "environments." + k.Value
 		r := EnvRule{Match: k.Value, Pos: d.Pos(k)}
-		checkGlobs(d, k, p)
+		d.Glob(strictyaml.Item{Value: k.Value, Path: p, Pos: d.Pos(k)}, k.Value)
 		d.Fields(v, p, map[string]func(*yaml.Node){
 			"allow": func(a *yaml.Node) { r.Allow = parseClasses(d, a, p+".allow") },
 		})
 		out = append(out, r)
 	}
 	return out
-}
-
-// checkGlobs reports globs that path.Match cannot parse. Such a glob
-// matches nothing, so a production entry would silently let every
-// environment count as non-production.
-func checkGlobs(d *strictyaml.Decoder, n *yaml.Node, p string) {
-	items := []*yaml.Node{n}
-	if n.Kind == yaml.SequenceNode {
-		items = n.Content
-	}
-	for i, c := range items {
-		if c.Kind != yaml.ScalarNode {
-			continue
-		}
-		if _, err := path.Match(c.Value, ""); err != nil {
-			at := p
-			if n.Kind == yaml.SequenceNode {
-				at = fmt.Sprintf("%s[%d]", p, i)
-			}
-			d.Errorf(c, at, "invalid glob %q: %v", c.Value, err)
-		}
-	}
 }
 
 func parseClasses(d *strictyaml.Decoder, n *yaml.Node, p string) []fixer.Safety {
@@ -182,7 +156,7 @@ func parseClasses(d *strictyaml.Decoder, n *yaml.Node, p string) []fixer.Safety 
 	return out
 }
 
-func parseAllows(d *strictyaml.Decoder, n *yaml.Node) (out []AllowRule, refs []FixerRef) {
+func parseAllows(d *strictyaml.Decoder, n *yaml.Node) (out []AllowRule, refs []strictyaml.Item) {
 	if n.Kind != yaml.SequenceNode {
 		d.Errorf(n, "allow", "expected a list of {pattern, stack, fixer}, got %s", strictyaml.KindName(n))
 		return nil, nil
@@ -194,11 +168,11 @@ func parseAllows(d *strictyaml.Decoder, n *yaml.Node) (out []AllowRule, refs []F
 			"pattern": func(v *yaml.Node) { r.Pattern = d.Str(v, p+".pattern") },
 			"stack": func(v *yaml.Node) {
 				r.Stack = d.Str(v, p+".stack")
-				checkGlobs(d, v, p+".stack")
+				d.Glob(strictyaml.Item{Value: r.Stack, Path: p + ".stack", Pos: d.Pos(v)}, r.Stack)
 			},
 			"fixer": func(v *yaml.Node) {
 				r.Fixer = d.Str(v, p+".fixer")
-				refs = append(refs, FixerRef{Name: r.Fixer, Path: p + ".fixer", Pos: d.Pos(v)})
+				refs = append(refs, strictyaml.Item{Value: r.Fixer, Path: p + ".fixer", Pos: d.Pos(v)})
 			},
 		})
 		if r.Pattern == "" && r.Stack == "" && r.Fixer == "" && e.Kind == yaml.MappingNode {
@@ -212,21 +186,9 @@ func parseAllows(d *strictyaml.Decoder, n *yaml.Node) (out []AllowRule, refs []F
 func parseDisable(d *strictyaml.Decoder, n *yaml.Node, c *Config) {
 	d.Fields(n, "disable", map[string]func(*yaml.Node){
 		"fixers": func(v *yaml.Node) {
-			c.DisabledFixers = d.Strings(v, "disable.fixers")
-			items := []*yaml.Node{v}
-			if v.Kind == yaml.SequenceNode {
-				items = v.Content
-			}
-			for i, e := range items {
-				if i >= len(c.DisabledFixers) {
-					break
-				}
-				path := "disable.fixers"
-				if v.Kind == yaml.SequenceNode {
-					path = fmt.Sprintf("disable.fixers[%d]", i)
-				}
-				c.FixerRefs = append(c.FixerRefs, FixerRef{Name: c.DisabledFixers[i], Path: path, Pos: d.Pos(e)})
-			}
+			items := d.Items(v, "disable.fixers")
+			c.FixerRefs = append(c.FixerRefs, items...)
+			c.DisabledFixers = strictyaml.Values(items)
 		},
 		"patterns": func(v *yaml.Node) { c.DisabledPatterns = d.Strings(v, "disable.patterns") },
 	})

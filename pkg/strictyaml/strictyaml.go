@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path"
 	"sort"
 	"strconv"
 	"strings"
@@ -150,20 +151,55 @@ func (d *Decoder) Duration(n *yaml.Node, path string) time.Duration {
 	return v
 }
 
-// Strings decodes a list of strings, or a single string.
-func (d *Decoder) Strings(n *yaml.Node, path string) []string {
+// Item is one string of a list, with its field path and place.
+type Item struct {
+	Value string
+	Path  string
+	Pos   Position
+}
+
+// Items decodes a list of strings, or a single string, keeping where each
+// was written.
+func (d *Decoder) Items(n *yaml.Node, path string) []Item {
 	if n.Kind == yaml.ScalarNode {
-		return []string{d.Str(n, path)}
+		return []Item{{Value: d.Str(n, path), Path: path, Pos: d.Pos(n)}}
 	}
 	if n.Kind != yaml.SequenceNode {
 		d.Errorf(n, path, "expected a list of strings, got %s", KindName(n))
 		return nil
 	}
-	out := make([]string, 0, len(n.Content))
+	out := make([]Item, 0, len(n.Content))
 	for i, c := range n.Content {
-		out = append(out, d.Str(c, fmt.Sprintf("%s[%d]", path, i)))
+		p := fmt.Sprintf("%s[%d]", path, i)
+		out = append(out, Item{Value: d.Str(c, p), Path: p, Pos: d.Pos(c)})
 	}
 	return out
+}
+
+// Strings decodes a list of strings, or a single string.
+func (d *Decoder) Strings(n *yaml.Node, path string) []string {
+	return Values(d.Items(n, path))
+}
+
+// Values returns the items' strings.
+func Values(items []Item) []string {
+	if items == nil {
+		return nil
+	}
+	out := make([]string, len(items))
+	for i, it := range items {
+		out[i] = it.Value
+	}
+	return out
+}
+
+// Glob records a problem at it when glob, the part of it that is a
+// path.Match pattern, cannot be parsed: such a glob matches nothing.
+func (d *Decoder) Glob(it Item, glob string) {
+	if _, err := path.Match(glob, ""); err != nil {
+		d.errs = append(d.errs, &Error{Pos: it.Pos, Path: it.Path,
+			Msg: fmt.Sprintf("invalid glob %q: %v", it.Value, err)})
+	}
 }
 
 // ScalarMap decodes a mapping of single values into text.

@@ -8,7 +8,9 @@ import (
 )
 
 // TestDocument_syntaxErrorPosition: a syntax error names the line and
-// column where the parser stopped, not the start of the construct.
+// column where the parser stopped, not the start of the construct; a byte
+// that is not UTF-8 is reported where it is, in characters from the start
+// of its line.
 func TestDocument_syntaxErrorPosition(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -24,6 +26,12 @@ func TestDocument_syntaxErrorPosition(t *testing.T) {
 			5, 9, "did not find expected ',' or ']' (while parsing a flow sequence at line 4)"},
 		{"tab indentation", "version: 1\npatterns:\n  - id: x\n\ttitle: t\n",
 			4, 1, "found a tab character that violates indentation (while scanning a plain scalar at line 3)"},
+		{"invalid UTF-8 first byte", "\xf8version: 1\n", 1, 1,
+			"invalid UTF-8 byte 0xf8; the file must be UTF-8 text"},
+		{"invalid UTF-8 after multi-byte text", "version: 1\npatterns:\n  - id: caf\u00e9\xe9x\n", 3, 13,
+			"invalid UTF-8 byte 0xe9; the file must be UTF-8 text"},
+		{"truncated UTF-8 sequence", "version: 1\nproduction: [\"pr\xc3\"]\n", 2, 17,
+			"invalid UTF-8 byte 0xc3; the file must be UTF-8 text"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -47,37 +55,6 @@ func TestDocument_empty(t *testing.T) {
 	var e *strictyaml.Error
 	if !errors.As(err, &e) || e.Msg != "empty file" || e.Pos.Line != 1 {
 		t.Errorf("Document(empty) error = %v, want p.yaml:1:1: empty file", err)
-	}
-}
-
-// TestDocument_invalidUTF8: a byte that is not UTF-8 is reported where it
-// is, in characters from the start of its line, not at 1:1.
-func TestDocument_invalidUTF8(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name, doc string
-		line, col int
-		msg       string
-	}{
-		{"first byte", "\xf8version: 1\n", 1, 1, "invalid UTF-8 byte 0xf8; the file must be UTF-8 text"},
-		{"after multi-byte text", "version: 1\npatterns:\n  - id: caf\u00e9\xe9x\n", 3, 13,
-			"invalid UTF-8 byte 0xe9; the file must be UTF-8 text"},
-		{"truncated sequence", "version: 1\nproduction: [\"pr\xc3\"]\n", 2, 17,
-			"invalid UTF-8 byte 0xc3; the file must be UTF-8 text"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			_, err := strictyaml.Document("p.yaml", []byte(tt.doc))
-			var e *strictyaml.Error
-			if !errors.As(err, &e) {
-				t.Fatalf("Document() error = %v, want a *strictyaml.Error", err)
-			}
-			if e.Pos.Line != tt.line || e.Pos.Column != tt.col || e.Msg != tt.msg {
-				t.Errorf("Document() error at %d:%d %q, want %d:%d %q",
-					e.Pos.Line, e.Pos.Column, e.Msg, tt.line, tt.col, tt.msg)
-			}
-		})
 	}
 }
 
